@@ -1,0 +1,123 @@
+# Top-level Makefile: the kernel, the ISO, and the ways to run, debug and test
+# them. `make help` lists the targets and variables.
+
+CROSS    ?=
+CC       := $(CROSS)gcc
+LD       := $(CROSS)ld
+NM       := $(CROSS)nm
+NASM     ?= nasm
+PYTHON   ?= python3
+
+ACCEL    ?= tcg
+SMP      ?= 2
+MEM      ?= 512M
+CMDLINE  ?=
+FIRMWARE ?= bios
+OPT      ?= -O2
+
+BUILD    := build
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+KCFLAGS  := -std=gnu11 -ffreestanding -fno-builtin-printf -mno-red-zone -mcmodel=kernel \
+            -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-80387 -fno-pic -fno-pie \
+            -fno-stack-protector -fno-omit-frame-pointer -fno-optimize-sibling-calls \
+            -fno-asynchronous-unwind-tables -g $(OPT) -Wall -Wextra -Werror \
+            -MMD -MP -Ikernel -DKSTACK_VERSION='"$(VERSION)"'
+NASMFLAGS := -f elf64 -g -F dwarf
+LDFLAGS  := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld --no-warn-rwx-segments
+
+KSRCS    := $(shell find kernel -name '*.c' | sort)
+KASMS    := $(shell find boot kernel -name '*.asm' | sort)
+KOBJS    := $(KSRCS:%.c=$(BUILD)/%.o) $(KASMS:%.asm=$(BUILD)/%.o)
+
+ifeq ($(ACCEL),kvm)
+QEMU_CPU := -accel kvm -cpu host
+else
+QEMU_CPU := -accel tcg -cpu max
+endif
+OVMF     := $(firstword $(wildcard /usr/share/ovmf/OVMF.fd /usr/share/OVMF/OVMF_CODE.fd))
+ifeq ($(FIRMWARE),uefi)
+QEMU_FW  := -bios $(OVMF)
+else ifneq ($(FIRMWARE),bios)
+$(error FIRMWARE must be bios or uefi, not '$(FIRMWARE)')
+endif
+QEMU     := qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(SMP) -no-reboot $(QEMU_FW)
+
+.PHONY: all run debug test clean help deps
+all: $(BUILD)/kernel.elf $(BUILD)/kstack.iso compile_commands.json
+
+# Checks the tools (installs them as root, else prints the one command to run).
+deps:
+	@sh tools/setup.sh
+
+# Quiet by default; V=1 shows the commands.
+Q        := $(if $(V),,@)
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/ksyms.o $(BUILD)/ksyms0.o: %.o: %.c
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.asm | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+# Two links: the first gives the text addresses for the symbol table, the
+# second links the table in. Text comes first in the image, so it cannot move.
+$(BUILD)/ksyms0.c:
+	@mkdir -p $(BUILD)
+	$(Q)printf '#include "ksyms.h"\nconst struct ksym ksyms_table[1];\nconst size_t ksyms_count = 0;\n' > $@
+
+$(BUILD)/kernel.pass1.elf: $(KOBJS) $(BUILD)/ksyms0.o linker.ld
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms0.o
+
+$(BUILD)/ksyms.c: $(BUILD)/kernel.pass1.elf tools/gen_ksyms.sh
+	$(Q)sh tools/gen_ksyms.sh $< $(NM) > $@
+
+$(BUILD)/kernel.elf: $(BUILD)/kernel.pass1.elf $(BUILD)/ksyms.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJS) $(BUILD)/ksyms.o
+	@$(NM) -n $(BUILD)/kernel.pass1.elf | grep ' [tT] ' > $(BUILD)/text1.syms
+	@$(NM) -n $@ | grep ' [tT] ' > $(BUILD)/text2.syms
+	@cmp -s $(BUILD)/text1.syms $(BUILD)/text2.syms || \
+	    { echo "kernel.elf: text moved between the two links; the symbol table would lie"; rm -f $@; exit 1; }
+
+# The ISO is rebuilt when the command line changes.
+$(BUILD)/cmdline.txt: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CMDLINE)' | cmp -s - $@ || echo '$(CMDLINE)' > $@
+
+$(BUILD)/kstack.iso: $(BUILD)/kernel.elf $(BUILD)/cmdline.txt iso/grub.cfg tools/mkiso.sh
+	@$(if $(Q),echo "  ISO     $@")
+	$(Q)sh tools/mkiso.sh $@ '$(CMDLINE)'
+
+compile_commands.json: Makefile tools/compile_commands.py
+	$(Q)$(PYTHON) tools/compile_commands.py "$(CC) $(KCFLAGS)" $(KSRCS) > $@
+
+run: all
+	@echo "Serial console below; quit with Ctrl-A X."
+	$(QEMU) -display none -serial mon:stdio -cdrom $(BUILD)/kstack.iso
+
+debug: all
+	@echo "QEMU waits for gdb; the serial console goes to $(BUILD)/debug-serial.log"
+	$(QEMU) -display none -serial file:$(BUILD)/debug-serial.log -s -S -cdrom $(BUILD)/kstack.iso & \
+	    qemu=$$!; gdb -q -x tools/gdb/kstack.gdb $(BUILD)/kernel.elf; kill $$qemu 2>/dev/null || true
+
+test: all
+	$(PYTHON) tests/harness.py $(if $(SUITE),--suite '$(SUITE)')
+
+clean:
+	rm -rf $(BUILD) compile_commands.json
+
+help:
+	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], clean"
+	@echo "Variables: ACCEL=tcg|kvm SMP=n MEM=size CMDLINE='...' FIRMWARE=bios|uefi CROSS=prefix OPT=-O2"
+
+FORCE:
+.PHONY: FORCE
+
+-include $(KOBJS:.o=.d) $(BUILD)/ksyms.d $(BUILD)/ksyms0.d

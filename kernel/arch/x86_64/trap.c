@@ -1,0 +1,131 @@
+/*
+ * trap.c: exceptions. A kernel-mode fault is either fixed up through the
+ * exception table (.ex_table: uaccess and test probes) or reported in full
+ * and turned into a panic. User-mode faults go to user_exception().
+ */
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
+#include "ksyms.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+
+struct ex_entry {
+    uint64_t insn;
+    uint64_t fixup;
+};
+extern const struct ex_entry _ex_table_start[], _ex_table_end[];
+
+static const char *const exception_names[32] = {
+    "#DE Divide Error", "#DB Debug", "NMI", "#BP Breakpoint", "#OF Overflow",
+    "#BR Bound Range", "#UD Invalid Opcode", "#NM Device Not Available",
+    "#DF Double Fault", "Coprocessor Segment Overrun", "#TS Invalid TSS",
+    "#NP Segment Not Present", "#SS Stack Fault", "#GP General Protection",
+    "#PF Page Fault", "Reserved 15", "#MF x87 FP Error", "#AC Alignment Check",
+    "#MC Machine Check", "#XM SIMD FP", "#VE Virtualization", "#CP Control Protection",
+    "Reserved 22", "Reserved 23", "Reserved 24", "Reserved 25", "Reserved 26",
+    "Reserved 27", "#HV Hypervisor Injection", "#VC VMM Communication",
+    "#SX Security", "Reserved 31",
+};
+
+const char *trap_name(uint64_t vector)
+{
+    return vector < 32 ? exception_names[vector] : "interrupt";
+}
+
+static const struct ex_entry *extable_find(uint64_t rip)
+{
+    for (const struct ex_entry *e = _ex_table_start; e < _ex_table_end; e++)
+        if (e->insn == rip)
+            return e;
+    return NULL;
+}
+
+void trap_report(const struct pt_regs *r, const char *why)
+{
+    char sym[96];
+    ksym_format(sym, sizeof(sym), r->rip);
+    printk("EXCEPTION %s (vector %lu) %s on cpu %d\n", trap_name(r->vector),
+           (unsigned long)r->vector, why, cpu_id());
+    printk("  error code 0x%lx", (unsigned long)r->error_code);
+    if (r->vector == VEC_PF)
+        printk(" [%s %s %s%s]", (r->error_code & PF_PRESENT) ? "protection" : "not-present",
+               (r->error_code & PF_INSTR) ? "fetch" : (r->error_code & PF_WRITE) ? "write" : "read",
+               (r->error_code & PF_USER) ? "user" : "kernel", (r->error_code & PF_RSVD) ? " reserved-bit" : "");
+    printk("\n  CR2: %p  CR3: %p\n", (void *)read_cr2(), (void *)read_cr3());
+    printk("  RIP: %04lx:%p %s\n", (unsigned long)r->cs, (void *)r->rip, sym);
+    printk("  RSP: %04lx:%p RFLAGS: %08lx\n", (unsigned long)r->ss, (void *)r->rsp, (unsigned long)r->rflags);
+    printk("  RAX: %016lx RBX: %016lx RCX: %016lx\n", r->rax, r->rbx, r->rcx);
+    printk("  RDX: %016lx RSI: %016lx RDI: %016lx\n", r->rdx, r->rsi, r->rdi);
+    printk("  RBP: %016lx R8:  %016lx R9:  %016lx\n", r->rbp, r->r8, r->r9);
+    printk("  R10: %016lx R11: %016lx R12: %016lx\n", r->r10, r->r11, r->r12);
+    printk("  R13: %016lx R14: %016lx R15: %016lx\n", r->r13, r->r14, r->r15);
+    if (!user_mode(r)) {
+        printk("  Backtrace:\n");
+        backtrace_from(r->rip, r->rbp);
+    }
+}
+
+static bool fixup_kernel_fault(struct pt_regs *r)
+{
+    struct cpu *c = this_cpu();
+    const struct ex_entry *e = extable_find(r->rip);
+    if (e) {
+        if (c->report_fixed_faults)
+            trap_report(r, "(expected, fixed up)");
+        r->rax = r->vector;
+        r->rip = e->fixup;
+        return true;
+    }
+    if (r->vector == VEC_PF && c->probe_exec_armed && (r->error_code & PF_INSTR) && r->rip == read_cr2()) {
+        if (c->report_fixed_faults)
+            trap_report(r, "(expected, fixed up)");
+        c->probe_exec_armed = false;
+        r->rip = *(uint64_t *)r->rsp;   /* return to probe_exec() as if the callee ran "ret" */
+        r->rsp += 8;
+        r->rax = r->vector;
+        return true;
+    }
+    return false;
+}
+
+void trap_dispatch(struct pt_regs *regs)
+{
+    if (regs->vector >= VEC_FIRST_IRQ) {
+        irq_dispatch(regs);
+        return;
+    }
+    if (user_mode(regs)) {
+        user_exception(regs);
+        return;
+    }
+    if (fixup_kernel_fault(regs))
+        return;
+    trap_report(regs, "in kernel mode");
+    panic("fatal exception %s in kernel mode", trap_name(regs->vector));
+}
+
+int probe_exec(void *addr)
+{
+    this_cpu()->probe_exec_armed = true;
+    long r = ((long (*)(void))addr)();
+    this_cpu()->probe_exec_armed = false;
+    return (int)r;
+}
+
+__attribute__((weak)) void irq_dispatch(struct pt_regs *regs)
+{
+    printk("unexpected interrupt vector %lu on cpu %d\n", (unsigned long)regs->vector, cpu_id());
+}
+
+__attribute__((weak)) void irq_exit_kernel(struct pt_regs *regs)
+{
+    (void)regs;
+}
+
+__attribute__((weak)) void user_exception(struct pt_regs *regs)
+{
+    trap_report(regs, "in user mode");
+    panic("user-mode exception with no user mode support");
+}

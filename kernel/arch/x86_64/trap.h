@@ -1,0 +1,23 @@
+/* trap.h: the C side of every interrupt and exception (see trap.c). */
+#pragma once
+#include "arch/x86_64/ptregs.h"
+
+#define PF_PRESENT  (1u << 0)
+#define PF_WRITE    (1u << 1)
+#define PF_USER     (1u << 2)
+#define PF_RSVD     (1u << 3)
+#define PF_INSTR    (1u << 4)
+
+void trap_dispatch(struct pt_regs *regs);
+void irq_exit_kernel(struct pt_regs *regs);
+
+/* Print the full report: vector, error code, CR2, registers, backtrace. */
+void trap_report(const struct pt_regs *regs, const char *why);
+const char *trap_name(uint64_t vector);
+
+/* Call addr; a #PF on fetching it returns here with its vector (tests only). */
+int probe_exec(void *addr);
+
+/* Hooks filled in by later subsystems; the defaults report and panic. */
+void irq_dispatch(struct pt_regs *regs);
+void user_exception(struct pt_regs *regs);

@@ -1,0 +1,78 @@
+/*
+ * main.c: kmain(), the boot CPU's path from the boot stub to the first
+ * program. Read it as the list of init steps, in order.
+ */
+#include <stdint.h>
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/serial.h"
+#include "cmdline.h"
+#include "ktest.h"
+#include "lib/string.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "multiboot.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+
+#ifndef KSTACK_VERSION
+#define KSTACK_VERSION "unknown"
+#endif
+
+static void print_banner(void)
+{
+    uint32_t a, b, c, d;
+    char vendor[13], brand[49];
+    cpuid(0, 0, &a, &b, &c, &d);
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &d, 4);
+    memcpy(vendor + 8, &c, 4);
+    vendor[12] = '\0';
+    brand[0] = '\0';
+    cpuid(0x80000000, 0, &a, &b, &c, &d);
+    if (a >= 0x80000004) {
+        for (uint32_t leaf = 0; leaf < 3; leaf++)
+            cpuid(0x80000002 + leaf, 0, (uint32_t *)(brand + 16 * leaf), (uint32_t *)(brand + 16 * leaf + 4),
+                  (uint32_t *)(brand + 16 * leaf + 8), (uint32_t *)(brand + 16 * leaf + 12));
+        brand[48] = '\0';
+    }
+    const char *model = brand;
+    while (*model == ' ')
+        model++;
+
+    uint64_t ram = 0;
+    for (size_t i = 0; i < boot_info.nram; i++)
+        ram += boot_info.ram[i].len;
+
+    printk("\nkstack kernel %s: 4 KiB kernel stacks at rest, 16 KiB in the kernel\n", KSTACK_VERSION);
+    printk("cpu: %s %s\n", vendor, *model ? model : "(no brand string)");
+    printk("memory: %lu MiB usable in %zu regions\n", (unsigned long)(ram >> 20), boot_info.nram);
+    printk("loader: %s, %zu modules\n", boot_info.loader[0] ? boot_info.loader : "?", boot_info.nmodules);
+    printk("command line: %s\n", boot_info.cmdline);
+}
+
+void kmain(uint32_t magic, uint32_t mbi_phys)
+{
+    struct cpu *bsp = &cpus[0];
+
+    percpu_init(bsp, 0);                /* GS base: this_cpu() works from here */
+    serial_init();                      /* the console */
+    percpu_boot_ist(bsp);               /* static IST stacks until the kstack area exists */
+    gdt_init_cpu(bsp);                  /* our GDT and TSS replace the boot GDT */
+    idt_init();                         /* exceptions are reported from here on */
+    idt_load();
+    multiboot_parse(magic, mbi_phys);   /* memory map, command line, modules */
+    print_banner();
+    cmdline_check();                    /* warn about options nobody knows */
+    pmm_init();                         /* physical pages */
+    vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
+
+    char spec[64];
+    if (cmdline_get("ktest", spec, sizeof(spec)))
+        ktest_main(spec);               /* runs the tests and leaves QEMU */
+
+    printk("kmain: nothing more to do yet; halting\n");
+    halt_forever();
+}

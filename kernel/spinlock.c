@@ -1,0 +1,36 @@
+/* spinlock.c: ticket locks with IRQ save/restore (see spinlock.h). */
+#include "spinlock.h"
+#include "panic.h"
+#include "percpu.h"
+
+void spin_init(struct spinlock *l, const char *name)
+{
+    l->next = 0;
+    l->owner = 0;
+    l->holder_cpu = -1;
+    l->name = name;
+}
+
+uint64_t spin_lock(struct spinlock *l)
+{
+    uint64_t flags = irq_save();
+    KASSERT(!spin_held_by_me(l));
+    uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
+        cpu_relax();
+    l->holder_cpu = cpu_id();
+    return flags;
+}
+
+void spin_unlock(struct spinlock *l, uint64_t flags)
+{
+    KASSERT(spin_held_by_me(l));
+    l->holder_cpu = -1;
+    __atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+    irq_restore(flags);
+}
+
+bool spin_held_by_me(const struct spinlock *l)
+{
+    return l->holder_cpu == cpu_id() && l->owner != l->next;
+}

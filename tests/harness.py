@@ -1,0 +1,557 @@
+#!/usr/bin/env python3
+"""Test harness: host unit tests (ASan/UBSan), one QEMU boot per row of tests/suites.conf
+with KTAP parsed from the serial log, and a gdb-stub test. Python 3 standard library only.
+
+Usage (from the repo root, after `make`): python3 tests/harness.py [--suite NAME] [--jobs N] [--selftest]
+Prints one `PASS|FAIL|SKIP <name>` line per test, then `N passed, N failed[, N skipped]`.
+Exit status: 0 all passed, 1 some test failed, 2 usage or setup error. ACCEL=kvm selects KVM.
+"""
+import argparse
+import concurrent.futures
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+CONF = "tests/suites.conf"
+KERNEL_ELF, DEFAULT_ISO, MKISO = "build/kernel.elf", "build/kstack.iso", "tools/mkiso.sh"
+GDB_SCRIPT = "tests/gdb/kmain.gdb"
+OVMF_BIOS = "/usr/share/ovmf/OVMF.fd"
+OVMF_PFLASH = ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_CODE_4M.fd")
+HOST_CFLAGS = ("-std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer "
+               "-Wall -Wextra -Werror -Ikernel -Itests/host -DHOST_TEST").split()
+HOST_TIMEOUT_S, GDB_TIMEOUT_S, TAIL = 60, 120, 30
+# isa-debug-exit: QEMU exits with (value << 1) | 1; 0 with -no-reboot means a reset.
+EXIT_OK = 33
+EXIT_REASONS = {35: "kernel reported failing tests (exit 0x11)",
+                37: "kernel panic (exit 0x12)", 0: "triple fault or reset"}
+
+# ---------------------------------------------------------------- KTAP parsing
+
+VERSION_RE = re.compile(r"K?TAP version \d+$")
+SUBTEST_RE = re.compile(r"# Subtest: (\S+)")
+PLAN_RE = re.compile(r"1\.\.(\d+)\s*$")
+RESULT_RE = re.compile(r"(not ok|ok) (\d+)\b(?: -)? ?([^#]*?)\s*(?:#\s*(.*))?$")
+
+
+class Doc:
+    """One KTAP document: the top level, or a (sub)test's nested output."""
+    def __init__(self, depth, name=None):
+        self.depth, self.name, self.plan = depth, name, None
+        self.results, self.children, self.closing = [], [], None
+
+
+class Result:
+    """One `ok`/`not ok` line; status is PASS, FAIL or SKIP (TODO counts as SKIP)."""
+    def __init__(self, match):
+        self.name = re.sub(r"\s+", "_", match[3]) or "test" + match[2]
+        directive = (match[4] or "").strip()
+        self.child = None           # the Doc of a subtest this line closes
+        if re.match(r"(SKIP|TODO)\b", directive, re.I):
+            self.status, self.reason = "SKIP", directive[4:].strip(" :") or directive.lower()
+        else:
+            self.status, self.reason = ("PASS" if match[1] == "ok" else "FAIL"), ""
+
+
+def parse_ktap(text):
+    """Parse KTAP (version 1, 4-space indent per level) out of text that may hold other
+    lines too; returns the list of top-level Docs (several if KTAP restarts)."""
+    roots, stack = [], []           # stack[d] is the open Doc at depth d
+
+    def doc_at(depth, name=None):   # the open Doc at depth, created if its parent exists
+        nonlocal stack
+        if len(stack) > depth:
+            return stack[depth]
+        if len(stack) < depth:
+            return None             # no parent: stray indented line
+        doc = Doc(depth, name)
+        (stack[depth - 1].children if depth else roots).append(doc)
+        stack = stack + [doc]
+        return doc
+
+    for raw in text.splitlines():
+        line = raw.rstrip().expandtabs(4)
+        body = line.lstrip(" ")
+        depth = (len(line) - len(body)) // 4
+        if VERSION_RE.match(body):
+            stack = stack[:depth] if len(stack) >= depth else stack
+            doc_at(depth)
+        elif m := SUBTEST_RE.match(body):
+            doc = stack[depth] if len(stack) > depth else None
+            if doc is None or doc.name or doc.results:
+                stack = stack[:depth]
+                doc = doc_at(depth)
+            if doc is not None:
+                doc.name = m[1]
+        elif (m := PLAN_RE.match(body)) and (doc := doc_at(depth)) is not None:
+            doc.plan = int(m[1])
+        elif (m := RESULT_RE.match(body)) and (doc := doc_at(depth)) is not None:
+            result = Result(m)
+            if len(stack) > depth + 1:      # this line closes the nested subtest
+                child = stack[depth + 1]
+                child.closing, child.name, result.child = result, child.name or result.name, child
+            doc.results.append(result)
+            stack = stack[:depth + 1]
+    return roots
+
+
+def plan_check(suite, doc, what="results"):
+    """A FAIL outcome if doc reported fewer or more results than its plan."""
+    if doc.plan is None or doc.plan == len(doc.results):
+        return []
+    n = doc.plan - len(doc.results)
+    what = what[:-1] if n == 1 else what
+    text = f"(missing {n} {what})" if n > 0 else f"(plan 1..{doc.plan}, {len(doc.results)} results)"
+    return [(suite, text, "FAIL", "")]
+
+
+def ktap_outcomes(roots):
+    """Flatten parsed KTAP into (suite, test, status, reason) tuples. A top level without
+    subtests is a flat list of tests (suite None); otherwise each subtest is a suite."""
+    out = []
+    for root in roots:
+        if not root.children:
+            out += [(None, r.name, r.status, r.reason) for r in root.results]
+            out += plan_check(None, root)
+            continue
+        unclosed = [c for c in root.children if c.closing is None]   # cut short by a crash
+        for r, child in [(r, r.child) for r in root.results] + [(None, c) for c in unclosed]:
+            if child is None:       # a suite result without nested output, e.g. skipped
+                out.append((r.name, "(suite)", r.status, r.reason))
+                continue
+            suite = child.name or "unnamed"
+            out += [(suite, t.name, t.status, t.reason) for t in child.results]
+            out += plan_check(suite, child)
+            if r and r.status != "PASS" and not any(t.status == r.status for t in child.results):
+                out.append((suite, "(suite)", r.status, r.reason))
+        out += plan_check(None, root, "suites")
+    return out
+
+
+def result_name(label, suite, test):
+    """`label.test` when the boot is named for the suite, else `label/suite.test`."""
+    base = label.split("[", 1)[0]
+    if suite is None or suite in (base, base.removeprefix("host-")):
+        return f"{label}.{test}"
+    return f"{label}/{suite}.{test}"
+
+
+# ---------------------------------------------------------------- reporting
+
+class Report:
+    """The lines one unit (host test, boot, gdb test) prints, in order."""
+    def __init__(self):
+        self.lines = []             # (status or "INFO", text)
+
+    def add(self, status, name, reason=""):
+        self.lines.append((status, f"{status} {name}" + (f" ({reason})" if reason else "")))
+
+    def info(self, text):
+        self.lines += [("INFO", "    " + line) for line in text.rstrip().splitlines()]
+
+    def failed(self):
+        return any(status == "FAIL" for status, _ in self.lines)
+
+    def tests(self):
+        return sum(status != "INFO" for status, _ in self.lines)
+
+
+def report_ktap(rep, label, text, ran=(), expected=None):
+    """Add the KTAP results in text to rep; tests expected in suites that ran but absent
+    from the output fail (or skip, when their whole suite was skipped)."""
+    roots = parse_ktap(text)
+    seen, skipped = {}, set()
+    for suite, test, status, reason in ktap_outcomes(roots):
+        rep.add(status, result_name(label, suite, test), reason)
+        seen.setdefault(suite, set()).add(test)
+        if test == "(suite)" and status == "SKIP":
+            skipped.add(suite)
+    for suite in ran:
+        for test in (expected or {}).get(suite, []):
+            if test not in seen.get(suite, ()):
+                rep.add(*(("SKIP", result_name(label, suite, test), "suite skipped") if suite in skipped
+                          else ("FAIL", result_name(label, suite, test), "missing from output")))
+    if ran and not roots:
+        rep.add("FAIL", f"{label}.(ktap)", "no KTAP output")
+
+
+def tail(text, n=TAIL):
+    return "\n".join(text.rstrip().splitlines()[-n:])
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- host unit tests
+
+def host_label(src):
+    return "host-" + os.path.basename(src)[:-2].removeprefix("test_")
+
+
+def host_sources(src):
+    """Kernel sources named on `// host-test-sources:` lines of a host test."""
+    found = re.findall(r"^\s*//\s*host-test-sources:(.*)$", read_text(src), re.M)
+    return [path for line in found for path in line.split()]
+
+
+def run_host_test(src):
+    rep, label = Report(), host_label(src)
+    exe = os.path.join("build/host", os.path.basename(src)[:-2])
+    os.makedirs("build/host", exist_ok=True)
+    cmd = [os.environ.get("HOST_CC", "cc"), *HOST_CFLAGS, "-o", exe, src, *host_sources(src)]
+    cc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if cc.returncode != 0:
+        rep.add("FAIL", f"{label}.(compile)", f"compiler exit status {cc.returncode}")
+        rep.info(" ".join(cmd) + "\n" + tail(cc.stdout + cc.stderr, 60))
+        return rep
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1", ASAN_OPTIONS="abort_on_error=0")
+    try:
+        run = subprocess.run([exe], capture_output=True, text=True, errors="replace",
+                             timeout=HOST_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
+        out, err, why = run.stdout, run.stderr, run.returncode and f"exit status {run.returncode}"
+    except subprocess.TimeoutExpired as e:
+        out, err, why = _text(e.stdout), _text(e.stderr), f"hang: killed after {HOST_TIMEOUT_S}s"
+    report_ktap(rep, label, out)
+    if not why and re.search(r"runtime error|AddressSanitizer|LeakSanitizer", err):
+        why = "sanitizer report"
+    if why:
+        rep.add("FAIL", f"{label}.(exit)", why)
+        rep.info(f"{exe} stderr:\n" + tail(err, 60))
+    elif rep.tests() == 0:
+        rep.add("FAIL", f"{label}.(ktap)", "no KTAP output")
+    return rep
+
+
+def _text(data):
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+# ---------------------------------------------------------------- QEMU boots
+
+class Row:
+    """One row of tests/suites.conf."""
+    def __init__(self, label, cmdline, smp, firmware, timeout):
+        self.label, self.cmdline, self.smp, self.firmware, self.timeout = \
+            label, cmdline, smp, firmware, timeout
+        self.safe = re.sub(r"[^\w.-]+", "-", label).strip("-")
+
+
+def read_conf(path=CONF):
+    """Parse `label | cmdline | smp | firmware | timeout_s` rows; exit 2 on a bad row."""
+    rows = []
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        f = [field.strip() for field in line.split("|")]
+        err = None
+        if len(f) != 5:
+            err = f"expected 5 '|'-separated fields, found {len(f)}"
+        elif not re.fullmatch(r"[\w.\-\[\],=+]+", f[0]):
+            err = f"bad label '{f[0]}' (no spaces or '/')"
+        elif not f[2].isdigit() or int(f[2]) < 1:
+            err = f"smp must be a positive integer, not '{f[2]}'"
+        elif f[3] not in ("bios", "uefi"):
+            err = f"firmware must be bios or uefi, not '{f[3]}'"
+        elif not f[4].isdigit() or int(f[4]) < 1:
+            err = f"timeout must be a positive number of seconds, not '{f[4]}'"
+        elif any(r.label == f[0] for r in rows):
+            err = f"duplicate label '{f[0]}'"
+        if err:
+            sys.exit(f"harness: {path}:{n}: {err}")
+        rows.append(Row(f[0], f[1], int(f[2]), f[3], int(f[4])))
+    return rows
+
+
+def expected_tests():
+    """{suite: [test, ...]} from the KTEST(suite, name) uses in kernel/**/*.c."""
+    expected = {}
+    for path in sorted(glob.glob("kernel/**/*.c", recursive=True)):
+        for line in read_text(path).splitlines():
+            if line.lstrip().startswith(("#", "//", "/*", "*")):
+                continue            # the macro's definition, comments
+            for m in re.finditer(r"KTEST\(\s*(\w+)\s*,\s*(\w+)\s*\)", line):
+                tests = expected.setdefault(m[1], [])
+                if m[2] not in tests:
+                    tests.append(m[2])
+    return expected
+
+
+def suites_run(cmdline, expected):
+    """Suites a boot runs, from `ktest=all` or `ktest=a,b` on its command line."""
+    names = [v for w in cmdline.split() if w.startswith("ktest=") for v in w[6:].split(",") if v]
+    return sorted(expected) if "all" in names else names
+
+
+def qemu_cmd(iso, log, smp=1, firmware="bios"):
+    cmd = ["qemu-system-x86_64", "-accel", os.environ.get("ACCEL", "tcg"), "-cpu", "max",
+           "-m", "512M", "-smp", str(smp), "-display", "none", "-serial", f"file:{log}",
+           "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso]
+    if firmware == "uefi":
+        if os.path.exists(OVMF_BIOS):
+            cmd += ["-bios", OVMF_BIOS]
+        else:
+            code = next(p for p in OVMF_PFLASH if os.path.exists(p))
+            cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}"]
+    return cmd
+
+
+def run_qemu(cmd, timeout):
+    """Run QEMU; returns (exit status or None on timeout, its own stdout+stderr)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return None, proc.communicate()[0]
+
+
+MKISO_LOCK = threading.Lock()       # mkiso.sh may share a staging tree: one at a time
+
+
+def run_boot(row, expected):
+    rep = Report()
+    iso, log = f"build/test/{row.safe}.iso", f"build/test/{row.safe}.log"
+    os.makedirs("build/test", exist_ok=True)
+    mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
+    with MKISO_LOCK:
+        mk = subprocess.run([*mkiso, iso, row.cmdline], capture_output=True, text=True,
+                            errors="replace", stdin=subprocess.DEVNULL)
+    if mk.returncode != 0:
+        rep.add("FAIL", f"{row.label}.(boot)", f"{MKISO} failed with status {mk.returncode}")
+        rep.info(tail(mk.stdout + mk.stderr))
+        return rep
+    if os.path.exists(log):
+        os.remove(log)
+    start = time.monotonic()
+    status, qemu_out = run_qemu(qemu_cmd(iso, log, row.smp, row.firmware), row.timeout)
+    text = read_text(log)
+    report_ktap(rep, row.label, text, suites_run(row.cmdline, expected), expected)
+    if status is None:
+        why = f"hang: killed after {row.timeout}s"
+    elif status == EXIT_OK:
+        why = None
+    else:
+        why = EXIT_REASONS.get(status, f"unexpected QEMU exit status {status}")
+    if why:
+        rep.add("FAIL", f"{row.label}.(boot)", f"{why}, {time.monotonic() - start:.1f}s")
+    elif rep.tests() == 0:
+        rep.add("PASS", f"{row.label}.(boot)")
+    if rep.failed():
+        rep.info(f"cmdline: {row.cmdline}; serial log: {log}; last {TAIL} lines:")
+        rep.info(tail(text) or "(empty log)")
+        if why and qemu_out.strip():
+            rep.info("QEMU said:\n" + tail(qemu_out, 10))
+    return rep
+
+
+# ---------------------------------------------------------------- gdb test
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_gdb_test():
+    """Stop QEMU's gdb stub at kmain: expect a kmain frame and a kernel/main.c line."""
+    rep, port, log = Report(), free_port(), "build/test/gdb.log"
+    os.makedirs("build/test", exist_ok=True)
+    qemu = subprocess.Popen(qemu_cmd(DEFAULT_ISO, log) + ["-gdb", f"tcp:127.0.0.1:{port}", "-S"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    gdb = ["gdb", "-batch", "-nx", "-ex", "set tcp connect-timeout 30",
+           "-ex", f"target remote 127.0.0.1:{port}", "-x", GDB_SCRIPT, KERNEL_ELF]
+    try:
+        run = subprocess.run(gdb, capture_output=True, text=True, errors="replace",
+                             timeout=GDB_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        out, why = run.stdout + run.stderr, ""
+    except subprocess.TimeoutExpired as e:
+        out, why = _text(e.stdout) + _text(e.stderr), f"gdb timed out after {GDB_TIMEOUT_S}s"
+    finally:
+        qemu.kill()
+        qemu_out = qemu.communicate()[0]
+    checks = [("break_kmain", r"^#\d+\s+(0x[0-9a-f]+ in )?kmain\b", "no kmain frame"),
+              ("source_line", r"kernel/main\.c:\d+", "no kernel/main.c:<line> reference")]
+    for name, pattern, missing in checks:
+        ok = re.search(pattern, out, re.M)
+        rep.add("PASS" if ok else "FAIL", f"gdb.{name}", "" if ok else why or missing)
+    if rep.failed():
+        rep.info(f"gdb output (last {TAIL} lines):\n" + tail(out))
+        rep.info(f"serial log {log}:\n" + (tail(read_text(log), 10) or "(empty)"))
+        rep.info("QEMU said:\n" + (tail(qemu_out, 10) or "(nothing)"))
+    return rep
+
+
+# ---------------------------------------------------------------- selection and setup
+
+def select(name, hosts, rows):
+    """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, `gdb`."""
+    if not name:
+        return hosts, rows, True
+    picked = ([h for h in hosts if name in ("host", host_label(h))],
+              [r for r in rows if r.label == name or r.label.startswith(name + "[")],
+              name == "gdb")
+    if not any(picked):
+        known = ["host", *map(host_label, hosts), *dict.fromkeys(
+            n for r in rows for n in (r.label.split("[")[0], r.label)), "gdb"]
+        print(f"harness: unknown suite '{name}'; known: {' '.join(known)}", file=sys.stderr)
+        sys.exit(2)
+    return picked
+
+
+def check_setup(hosts, rows, gdb):
+    """Exit 2 with a clear message if a tool or build artifact the selected units need is missing."""
+    accel = os.environ.get("ACCEL", "tcg")
+    problems = []
+    if accel not in ("tcg", "kvm"):
+        problems.append(f"ACCEL must be tcg or kvm, not '{accel}'")
+    elif accel == "kvm" and (rows or gdb) and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        problems.append("ACCEL=kvm but /dev/kvm is not usable: run with ACCEL=tcg")
+    tools = ([os.environ.get("HOST_CC", "cc")] if hosts else []) + \
+            (["qemu-system-x86_64"] if rows or gdb else []) + \
+            (["grub-mkrescue", "xorriso"] if rows else []) + \
+            (["mformat"] if any(r.firmware == "uefi" for r in rows) else []) + \
+            (["gdb"] if gdb else [])
+    missing = [t for t in tools if not shutil.which(t)]
+    if any(r.firmware == "uefi" for r in rows) and not any(
+            os.path.exists(p) for p in (OVMF_BIOS, *OVMF_PFLASH)):
+        missing.append("OVMF firmware")
+    if missing:
+        problems.append(f"missing {', '.join(missing)}: run tools/setup.sh (as root it installs them)")
+    files = ([KERNEL_ELF, MKISO] if rows else []) + ([KERNEL_ELF, DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
+    for path in dict.fromkeys(files):
+        if not os.path.exists(path):
+            problems.append(f"missing {path}" + (": run `make` first" if path.startswith("build/") else ""))
+    for p in problems:
+        print(f"harness: {p}", file=sys.stderr)
+    if problems:
+        sys.exit(2)
+
+
+def run_units(units, jobs):
+    """Run (name, fn) units on `jobs` threads, printing reports in the given order."""
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+
+    def guarded(name, fn):
+        try:
+            return fn()
+        except Exception:   # a harness bug must show up as a failure, not a crash
+            rep = Report()
+            rep.add("FAIL", f"{name}.(harness)", "exception in the harness")
+            rep.info(traceback.format_exc())
+            return rep
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        futures = [pool.submit(guarded, name, fn) for name, fn in units]
+        for future in futures:
+            for status, text in future.result().lines:
+                counts[status] = counts.get(status, 0) + 1
+                print(text, flush=True)
+    return counts
+
+
+# ---------------------------------------------------------------- selftest
+
+SAMPLE_KERNEL = """\
+SeaBIOS (version 1.16)
+Booting from DVD/CD...
+KTAP version 1
+1..4
+    KTAP version 1
+    # Subtest: lib
+    1..3
+[    0.010] printk: noise between results
+    ok 1 printk_formats
+    not ok 2 memcpy_overlap
+    # memcpy_overlap: expected 3, got 4
+    ok 3 something # SKIP no fpu
+ok 1 lib
+ok 2 smp # SKIP needs 2 CPUs
+    KTAP version 1
+    # Subtest: pmm
+    1..3
+    ok 1 alloc_free
+pmm: freed 12 pages
+not ok 3 pmm
+    KTAP version 1
+    # Subtest: vmm
+    1..2
+    ok 1 map
+PANIC: page fault at 0xdead
+"""
+SAMPLE_HOST = "noise\r\nKTAP version 1\r\n1..3\r\nok 1 a\r\nnot ok 2 b\r\nok 3 c # skip: later\r\n"
+
+
+def selftest():
+    """Check the KTAP parser and naming on embedded samples; exit 1 on the first mismatch."""
+    expected = {"lib": ["printk_formats", "memcpy_overlap", "something"], "smp": ["ipi"],
+                "pmm": ["alloc_free", "free_twice"], "vmm": ["map", "unmap"], "wx": ["text_ro"]}
+    rep = Report()
+    report_ktap(rep, "all", SAMPLE_KERNEL, suites_run("kstack=eager ktest=all", expected), expected)
+    checks = [(rep, {
+        "PASS all/lib.printk_formats", "FAIL all/lib.memcpy_overlap", "SKIP all/lib.something (no fpu)",
+        "SKIP all/smp.(suite) (needs 2 CPUs)", "SKIP all/smp.ipi (suite skipped)",
+        "PASS all/pmm.alloc_free", "FAIL all/pmm.(missing 2 results)", "FAIL all/pmm.(suite)",
+        "FAIL all/pmm.free_twice (missing from output)", "PASS all/vmm.map",
+        "FAIL all/vmm.(missing 1 result)", "FAIL all/vmm.unmap (missing from output)",
+        "FAIL all.(missing 1 suite)", "FAIL all/wx.text_ro (missing from output)"})]
+    rep = Report()
+    report_ktap(rep, "host-demo", SAMPLE_HOST)
+    checks.append((rep, {"PASS host-demo.a", "FAIL host-demo.b", "SKIP host-demo.c (later)"}))
+    rep = Report()
+    report_ktap(rep, "lib", "boot noise only\n", ["lib"], expected)
+    checks.append((rep, {"FAIL lib.printk_formats (missing from output)", "FAIL lib.(ktap) (no KTAP output)",
+                         "FAIL lib.memcpy_overlap (missing from output)",
+                         "FAIL lib.something (missing from output)"}))
+    for rep, want in checks:
+        got = {text for status, text in rep.lines}
+        if got != want:
+            print(f"selftest FAILED:\n  unexpected: {sorted(got - want)}\n  missing: {sorted(want - got)}")
+            return 1
+    names = [result_name("kstack[eager,smp4]", "kstack", "expand"), result_name("uefi", "lib", "x"),
+             result_name("lib", "lib", "x"), result_name("host-string", None, "memcmp")]
+    assert names == ["kstack[eager,smp4].expand", "uefi/lib.x", "lib.x", "host-string.memcmp"], names
+    assert suites_run("ktest=lib,pmm hz=100", {}) == ["lib", "pmm"]
+    print(f"selftest: {len(checks) + 2} checks passed")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", default="", help="run only this suite (a suites.conf label, "
+                    "a label prefix before '[', host, host-<name> or gdb)")
+    ap.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 2),
+                    help="boots to run in parallel (default: CPUs, at most 2)")
+    ap.add_argument("--selftest", action="store_true", help="test the KTAP parser and exit")
+    args = ap.parse_args()
+    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if args.selftest:
+        return selftest()
+    hosts, rows, gdb = select(args.suite, sorted(glob.glob("tests/host/test_*.c")), read_conf())
+    check_setup(hosts, rows, gdb)
+    expected = expected_tests()
+    units = [(host_label(h), lambda h=h: run_host_test(h)) for h in hosts] + \
+            [(r.label, lambda r=r: run_boot(r, expected)) for r in rows] + \
+            ([("gdb", run_gdb_test)] if gdb else [])
+    counts = run_units(units, args.jobs)
+    print(f"{counts['PASS']} passed, {counts['FAIL']} failed"
+          + (f", {counts['SKIP']} skipped" if counts["SKIP"] else ""), flush=True)
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
