@@ -9,6 +9,7 @@ NASM     ?= nasm
 PYTHON   ?= python3
 
 ACCEL    ?= tcg
+export ACCEL
 SMP      ?= 2
 MEM      ?= 512M
 CMDLINE  ?=
@@ -94,6 +95,50 @@ $(BUILD)/cmdline.txt: FORCE
 $(BUILD)/kstack.iso: $(BUILD)/kernel.elf $(BUILD)/cmdline.txt iso/grub.cfg tools/mkiso.sh
 	@$(if $(Q),echo "  ISO     $@")
 	$(Q)sh tools/mkiso.sh $@ '$(CMDLINE)'
+
+# ---------------------------------------------------------------- user programs (begin)
+# Each user/<name>.c, or user/<name>/*.c for a bigger one, links with the
+# runtime (user/lib/*.c) and with kernel/lib's string and format code compiled
+# again for user space, into build/user/<name>.elf. tools/mkiso.sh ships every
+# build/user/*.elf as a module named <name>. No SSE or x87: the kernel does not
+# save FPU state. The link map is user/user.ld (0x400000, W^X segments).
+UCFLAGS  := -std=gnu11 -ffreestanding -nostdlib -static -fno-pic -fno-pie -mno-red-zone \
+            -fno-stack-protector -fno-omit-frame-pointer -mno-sse -mno-sse2 -mno-mmx -mno-avx \
+            -mno-80387 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections \
+            -O2 -g -Wall -Wextra -Werror -MMD -MP -Iuser/lib -Ikernel
+ULDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sections -T user/user.ld
+
+ULIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(sort $(wildcard user/lib/*.c))) \
+             $(BUILD)/user/klib/vsnprintf.o $(BUILD)/user/klib/string.o
+UPROGS   := $(sort $(basename $(notdir $(wildcard user/*.c))) \
+                   $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard user/*/*.c))))))
+UELFS    := $(UPROGS:%=$(BUILD)/user/%.elf)
+uprog_objs = $(patsubst user/%.c,$(BUILD)/user/%.o,$(wildcard user/$(1).c user/$(1)/*.c))
+UOBJS    := $(ULIB_OBJS) $(foreach p,$(UPROGS),$(call uprog_objs,$(p)))
+
+# (Shorter stems than the kernel's $(BUILD)/%.o rule, so make picks these for build/user/.)
+$(BUILD)/user/%.o: user/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (user)")
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(BUILD)/user/klib/%.o: kernel/lib/%.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (user)")
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+define UPROG_RULE
+$(BUILD)/user/$(1).elf: $(call uprog_objs,$(1)) $(ULIB_OBJS) user/user.ld
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(LD) $$(ULDFLAGS) -o $$@ $$(filter %.o,$$^)
+endef
+$(foreach p,$(UPROGS),$(eval $(call UPROG_RULE,$(p))))
+
+all: $(UELFS)
+$(BUILD)/kstack.iso: $(UELFS)
+
+-include $(UOBJS:.o=.d)
+# ---------------------------------------------------------------- user programs (end)
 
 compile_commands.json: Makefile tools/compile_commands.py
 	$(Q)$(PYTHON) tools/compile_commands.py "$(CC) $(KCFLAGS)" $(KSRCS) > $@

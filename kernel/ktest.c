@@ -6,6 +6,7 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/pmm.h"
+#include "mm/vmm.h"
 #include "panic.h"
 #include "printk.h"
 
@@ -89,11 +90,11 @@ static bool run_suite(const char *suite, int index)
     for (int number = 1; number <= ncases; number++) {
         const struct ktest_case *c = cases[number - 1];
         struct ktest t = { .suite = c->suite, .name = c->name };
-        size_t free_before = pmm_free_pages() + kmalloc_slab_pages();
+        size_t free_before = pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages();
         size_t heap_before = kmalloc_in_use();
         c->fn(&t);
         /* Tests clean up after themselves: pages and heap bytes return. */
-        size_t free_after = pmm_free_pages() + kmalloc_slab_pages();
+        size_t free_after = pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages();
         if (!t.skipped && free_after != free_before)
             ktest_fail(&t, __FILE__, __LINE__, "leaked %ld pages", (long)free_before - (long)free_after);
         if (!t.skipped && kmalloc_in_use() != heap_before)

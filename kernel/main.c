@@ -3,10 +3,14 @@
  * program. Read it as the list of init steps, in order.
  */
 #include <stdint.h>
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
+#include "arch/x86_64/tsc.h"
 #include "cmdline.h"
 #include "ktest.h"
 #include "lib/string.h"
@@ -16,6 +20,9 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "sched/sched.h"
+#include "stack/kstack.h"
+#include "stack/overflow.h"
 
 #ifndef KSTACK_VERSION
 #define KSTACK_VERSION "unknown"
@@ -53,6 +60,16 @@ static void print_banner(void)
     printk("command line: %s\n", boot_info.cmdline);
 }
 
+/* The first kernel thread: the tests (ktest=) or the first program. */
+static void kernel_main_thread(void *arg)
+{
+    (void)arg;
+    char spec[64];
+    if (cmdline_get("ktest", spec, sizeof(spec)))
+        ktest_main(spec);               /* runs the tests and leaves QEMU */
+    printk("main: nothing more to do yet; idling\n");
+}
+
 void kmain(uint32_t magic, uint32_t mbi_phys)
 {
     struct cpu *bsp = &cpus[0];
@@ -68,11 +85,19 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cmdline_check();                    /* warn about options nobody knows */
     pmm_init();                         /* physical pages */
     vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
+    kstack_init_cpu(bsp);               /* IST and IRQ stacks in the kstack area, with guards */
+    tss_set_ist(bsp);
+    kstack_tlb_init();                  /* kstack_tlb=safe|unsafe */
+    kstack_overflow_init();             /* kstack_overflow=panic|kill */
+    sched_init();                       /* this context becomes cpu 0's idle thread */
+    acpi_init();                        /* the MADT: which CPUs exist */
+    tsc_init();                         /* tsc_hz, measured against the PIT */
+    apic_init();                        /* local APIC (x2APIC or xAPIC); the 8259 PIC masked */
+    apic_timer_init();                  /* periodic tick at hz=, calibrated against the TSC */
+    smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
 
-    char spec[64];
-    if (cmdline_get("ktest", spec, sizeof(spec)))
-        ktest_main(spec);               /* runs the tests and leaves QEMU */
-
-    printk("kmain: nothing more to do yet; halting\n");
-    halt_forever();
+    /* Tests and the first program run in a thread, with interrupts and the scheduler on. */
+    if (!thread_create_detached("main", kernel_main_thread, NULL))
+        panic("no memory for the main thread");
+    sched_init_cpu();                   /* idle loop: never returns */
 }

@@ -1,4 +1,4 @@
-/* multiboot.c: multiboot2 information parsing (memory map, command line, modules). */
+/* multiboot.c: multiboot2 information parsing (memory map, command line, modules, ACPI RSDP). */
 #include "multiboot.h"
 #include "lib/string.h"
 #include "mm/layout.h"
@@ -10,6 +10,8 @@
 #define MB2_TAG_LOADER      2
 #define MB2_TAG_MODULE      3
 #define MB2_TAG_MMAP        6
+#define MB2_TAG_ACPI_OLD    14      /* a copy of the ACPI 1.0 RSDP */
+#define MB2_TAG_ACPI_NEW    15      /* a copy of the ACPI 2.0+ RSDP (XSDT) */
 
 struct mb2_tag {
     uint32_t type, size;
@@ -71,6 +73,17 @@ void multiboot_parse(uint32_t magic, uint64_t mbi)
             break;
         case MB2_TAG_MMAP:
             parse_mmap(tag);
+            break;
+        case MB2_TAG_ACPI_OLD:
+        case MB2_TAG_ACPI_NEW:
+            /* The loader found it, under BIOS or UEFI alike; the new one wins when both come. */
+            if (tag->type == MB2_TAG_ACPI_NEW || boot_info.acpi_rsdp_tag != MB2_TAG_ACPI_NEW) {
+                uint32_t len = tag->size - 8 < sizeof(boot_info.acpi_rsdp) ? tag->size - 8
+                                                                           : sizeof(boot_info.acpi_rsdp);
+                memcpy(boot_info.acpi_rsdp, str, len);
+                boot_info.acpi_rsdp_len = len;
+                boot_info.acpi_rsdp_tag = tag->type;
+            }
             break;
         }
         off += (tag->size + 7) & ~7u;

@@ -28,6 +28,9 @@ struct boot_info {
     size_t nmodules;
     uint64_t mbi_start, mbi_end;            /* physical, to keep out of the allocator */
     uint64_t ram_top;                       /* highest usable RAM address + 1 */
+    uint8_t acpi_rsdp[36];                  /* a copy of the RSDP (tags 14/15), for acpi.c */
+    uint32_t acpi_rsdp_len;                 /* 0: the loader gave none; 20: ACPI 1.0; 36: 2.0+ */
+    uint32_t acpi_rsdp_tag;                 /* the tag it came from: 14 (old) or 15 (new) */
 };
 
 extern struct boot_info boot_info;

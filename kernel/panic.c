@@ -16,7 +16,9 @@ void backtrace_from(uintptr_t rip, uintptr_t rbp)
     char sym[96];
     ksym_format(sym, sizeof(sym), rip);
     printk("    [<%p>] %s\n", (void *)rip, sym);
-    for (int depth = 0; depth < BACKTRACE_MAX && rbp; depth++) {
+    uint64_t last = 0;
+    int repeats = 0, shown = 0;
+    for (int depth = 0; shown < BACKTRACE_MAX && depth < 4096 && rbp; depth++) {
         uint64_t next, ret;
         /* The chain may be corrupt: only follow kernel addresses we can read. */
         if ((rbp & 7) || rbp < 0xffff800000000000ul)
@@ -25,12 +27,23 @@ void backtrace_from(uintptr_t rip, uintptr_t rbp)
             break;
         if (ret == 0)
             break;
-        ksym_format(sym, sizeof(sym), ret);
-        printk("    [<%p>] %s\n", (void *)ret, sym);
+        if (ret == last) {          /* recursion: say how deep instead of repeating */
+            repeats++;
+        } else {
+            if (repeats)
+                printk("    ... the frame above %d more times\n", repeats);
+            repeats = 0;
+            ksym_format(sym, sizeof(sym), ret);
+            printk("    [<%p>] %s\n", (void *)ret, sym);
+            last = ret;
+            shown++;
+        }
         if (next <= rbp)
             break;          /* stacks grow down: a caller's frame is higher */
         rbp = next;
     }
+    if (repeats)
+        printk("    ... the frame above %d more times\n", repeats);
 }
 
 void halt_forever(void)

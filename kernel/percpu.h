@@ -49,6 +49,23 @@ struct cpu {
 
     uint64_t timer_ticks;
     uint64_t irq_count;
+
+    /* apic/irq/smp */
+    uint64_t irq_spurious;          /* VEC_SPURIOUS: counted, never acknowledged */
+    uint64_t irq_unexpected;        /* vectors with no handler */
+    uint64_t ipis_received;         /* vectors VEC_IPI_FIRST..0xfd */
+    uint64_t apic_errors;
+    uint64_t tlb_shootdowns;        /* tlb_shootdown() calls that sent or flushed, started here */
+    uint64_t tlb_shootdown_ipis;    /* shootdown requests served here */
+    uintptr_t boot_stack_top;       /* an AP's first stack: its idle thread runs on it */
+
+    /* sched: all protected by sched_lock */
+    struct thread *rq_head, *rq_tail;
+    int rq_len;
+    bool need_resched;
+    int slice_ticks;
+    struct thread *switch_prev;     /* the thread switch_to() just left, for the finish step */
+    uint64_t context_switches;
 };
 
 _Static_assert(offsetof(struct cpu, self) == 0, "entry stubs use %gs:0");

@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
 
@@ -29,8 +28,8 @@ HOST_CFLAGS = ("-std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-p
 HOST_TIMEOUT_S, GDB_TIMEOUT_S, TAIL = 60, 120, 30
 # isa-debug-exit: QEMU exits with (value << 1) | 1; 0 with -no-reboot means a reset.
 EXIT_OK = 33
-EXIT_REASONS = {35: "kernel reported failing tests (exit 0x11)",
-                37: "kernel panic (exit 0x12)", 0: "triple fault or reset"}
+EXIT_REASONS = {35: "kernel reported failing tests: exit 0x11",
+                37: "kernel panic: exit 0x12", 0: "triple fault or reset"}
 
 # ---------------------------------------------------------------- KTAP parsing
 
@@ -182,7 +181,9 @@ def report_ktap(rep, label, text, ran=(), expected=None):
 
 
 def tail(text, n=TAIL):
-    return "\n".join(text.rstrip().splitlines()[-n:])
+    """The last n non-blank lines of text, without terminal escapes (firmware draws menus)."""
+    text = re.sub(r"\x1b\[[0-9;=?:]*[A-Za-z]|[^\x20-\x7e\n\t]", "", text)
+    return "\n".join([line for line in text.splitlines() if line.strip()][-n:])
 
 
 def read_text(path):
@@ -206,6 +207,7 @@ def host_sources(src):
 
 
 def run_host_test(src):
+    """Compile a host test with ASan/UBSan, run it, report its KTAP and how it exited."""
     rep, label = Report(), host_label(src)
     exe = os.path.join("build/host", os.path.basename(src)[:-2])
     os.makedirs("build/host", exist_ok=True)
@@ -215,7 +217,7 @@ def run_host_test(src):
         rep.add("FAIL", f"{label}.(compile)", f"compiler exit status {cc.returncode}")
         rep.info(" ".join(cmd) + "\n" + tail(cc.stdout + cc.stderr, 60))
         return rep
-    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=1", ASAN_OPTIONS="abort_on_error=0")
+    env = dict(os.environ, UBSAN_OPTIONS=os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1"))
     try:
         run = subprocess.run([exe], capture_output=True, text=True, errors="replace",
                              timeout=HOST_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
@@ -268,7 +270,8 @@ def read_conf(path=CONF):
         elif any(r.label == f[0] for r in rows):
             err = f"duplicate label '{f[0]}'"
         if err:
-            sys.exit(f"harness: {path}:{n}: {err}")
+            print(f"harness: {path}:{n}: {err}", file=sys.stderr)
+            sys.exit(2)
         rows.append(Row(f[0], f[1], int(f[2]), f[3], int(f[4])))
     return rows
 
@@ -318,17 +321,14 @@ def run_qemu(cmd, timeout):
         return None, proc.communicate()[0]
 
 
-MKISO_LOCK = threading.Lock()       # mkiso.sh may share a staging tree: one at a time
-
-
 def run_boot(row, expected):
+    """Build an ISO with the row's command line, boot it, check exit status and KTAP."""
     rep = Report()
     iso, log = f"build/test/{row.safe}.iso", f"build/test/{row.safe}.log"
     os.makedirs("build/test", exist_ok=True)
     mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
-    with MKISO_LOCK:
-        mk = subprocess.run([*mkiso, iso, row.cmdline], capture_output=True, text=True,
-                            errors="replace", stdin=subprocess.DEVNULL)
+    mk = subprocess.run([*mkiso, iso, row.cmdline], capture_output=True, text=True,
+                        errors="replace", stdin=subprocess.DEVNULL)
     if mk.returncode != 0:
         rep.add("FAIL", f"{row.label}.(boot)", f"{MKISO} failed with status {mk.returncode}")
         rep.info(tail(mk.stdout + mk.stderr))
@@ -341,12 +341,13 @@ def run_boot(row, expected):
     report_ktap(rep, row.label, text, suites_run(row.cmdline, expected), expected)
     if status is None:
         why = f"hang: killed after {row.timeout}s"
-    elif status == EXIT_OK:
-        why = None
-    else:
+    elif status != EXIT_OK:
         why = EXIT_REASONS.get(status, f"unexpected QEMU exit status {status}")
+        why += f"; after {time.monotonic() - start:.1f}s"
+    else:
+        why = None
     if why:
-        rep.add("FAIL", f"{row.label}.(boot)", f"{why}, {time.monotonic() - start:.1f}s")
+        rep.add("FAIL", f"{row.label}.(boot)", why)
     elif rep.tests() == 0:
         rep.add("PASS", f"{row.label}.(boot)")
     if rep.failed():

@@ -5,7 +5,7 @@
  */
 #include "mm/vmm.h"
 #include "arch/x86_64/cpu.h"
-#include "errno.h"
+#include "uapi/errno.h"
 #include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/pmm.h"
@@ -23,11 +23,19 @@ static uintptr_t mmio_next = MMIO_BASE;
 
 static int level_index(uintptr_t va, int level) { return (va >> (12 + 9 * level)) & 511; }
 
+static size_t table_pages;
+
+size_t vmm_table_pages(void)
+{
+    return table_pages;
+}
+
 static uint64_t *alloc_table(void)
 {
     uint64_t pa = pmm_alloc();
     if (!pa)
         return NULL;
+    __atomic_fetch_add(&table_pages, 1, __ATOMIC_RELAXED);
     uint64_t *t = phys_to_virt(pa);
     memset(t, 0, PAGE_SIZE);
     return t;

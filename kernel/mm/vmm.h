@@ -4,6 +4,7 @@
  */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PTE_P       (1ull << 0)
@@ -38,6 +39,9 @@ uint64_t vmm_unmap(uint64_t *pml4, uintptr_t va);
 uint64_t vmm_translate(uint64_t *pml4, uintptr_t va);
 /* Map an MMIO range uncached at a fresh kernel virtual address. */
 void *vmm_map_mmio(uint64_t pa, uint64_t len);
+
+/* Page-table pages allocated so far (kernel tables are kept, never freed). */
+size_t vmm_table_pages(void);
 
 /* CPU features found at boot. */
 extern bool cpu_has_smep, cpu_has_smap, cpu_has_x2apic, cpu_has_pge;

@@ -5,7 +5,7 @@ set confirm off
 # A hardware breakpoint: kmain's page is not mapped yet when QEMU starts, so no int3 can be planted.
 hbreak kmain
 continue
-bt
+bt 8
 info line *$pc
 frame
 next

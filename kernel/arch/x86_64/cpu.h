@@ -74,6 +74,21 @@ DEFINE_CR(4)
 
 static inline void invlpg(uintptr_t va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 static inline void flush_tlb_local(void) { write_cr3(read_cr3()); }
+/* Also drops global (PTE_G) entries, which a CR3 reload keeps: toggling CR4.PGE flushes everything. */
+static inline void flush_tlb_global(void)
+{
+    uint64_t cr4 = read_cr4();
+    if (cr4 & CR4_PGE) {
+        write_cr4(cr4 & ~CR4_PGE);
+        write_cr4(cr4);
+    } else {
+        flush_tlb_local();
+    }
+}
+
+/* WRMSR to x2APIC registers is not serializing: fence so earlier stores are visible to an IPI's target. */
+static inline void mfence(void) { asm volatile("mfence" ::: "memory"); }
+static inline void lfence(void) { asm volatile("lfence" ::: "memory"); }
 
 static inline uint64_t read_rflags(void)
 {

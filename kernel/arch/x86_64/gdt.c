@@ -42,3 +42,9 @@ void tss_set_rsp0(struct cpu *c, uint64_t rsp0)
 {
     c->tss.rsp[0] = rsp0;
 }
+
+void tss_set_ist(struct cpu *c)
+{
+    for (int i = 1; i <= IST_COUNT; i++)
+        c->tss.ist[i - 1] = c->ist_top[i];
+}

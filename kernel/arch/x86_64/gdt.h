@@ -36,3 +36,5 @@ struct gdt_table {
 struct cpu;
 void gdt_init_cpu(struct cpu *c);
 void tss_set_rsp0(struct cpu *c, uint64_t rsp0);
+/* Point the TSS's IST entries at c->ist_top[] (after the kstack area gave new stacks). */
+void tss_set_ist(struct cpu *c);

@@ -10,6 +10,7 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "stack/overflow.h"
 
 struct ex_entry {
     uint64_t insn;
@@ -102,6 +103,8 @@ void trap_dispatch(struct pt_regs *regs)
     }
     if (fixup_kernel_fault(regs))
         return;
+    if (regs->vector == VEC_DF && kstack_overflow_handle(regs))
+        return;
     trap_report(regs, "in kernel mode");
     panic("fatal exception %s in kernel mode", trap_name(regs->vector));
 }
@@ -112,11 +115,6 @@ int probe_exec(void *addr)
     long r = ((long (*)(void))addr)();
     this_cpu()->probe_exec_armed = false;
     return (int)r;
-}
-
-__attribute__((weak)) void irq_dispatch(struct pt_regs *regs)
-{
-    printk("unexpected interrupt vector %lu on cpu %d\n", (unsigned long)regs->vector, cpu_id());
 }
 
 __attribute__((weak)) void irq_exit_kernel(struct pt_regs *regs)

@@ -18,6 +18,7 @@ const char *trap_name(uint64_t vector);
 /* Call addr; a #PF on fetching it returns here with its vector (tests only). */
 int probe_exec(void *addr);
 
-/* Hooks filled in by later subsystems; the defaults report and panic. */
+/* Vectors >= 32: arch/x86_64/irq.c. */
 void irq_dispatch(struct pt_regs *regs);
+/* Hook filled in by the user-mode code; the default reports and panics. */
 void user_exception(struct pt_regs *regs);

@@ -1,10 +1,11 @@
-/* errno.h: negative error codes returned by kernel functions and syscalls (Linux numbers). */
+/* uapi/errno.h (shared with user space): negative error codes returned by kernel functions and syscalls (Linux numbers). */
 #pragma once
 
 #define EPERM   1
 #define ENOENT  2
 #define ESRCH   3
 #define EINTR   4
+#define EBADF   9
 #define EIO     5
 #define E2BIG   7
 #define ENOEXEC 8

@@ -1,0 +1,327 @@
+/*
+ * sched.c: per-CPU run queues, round robin with a time slice, preemption
+ * from the timer, work stealing by idle CPUs, timed sleep. sched_lock is
+ * held across switch_to(): whoever runs next on the CPU releases it, so a
+ * thread's state and its context are always consistent to other CPUs.
+ */
+#include "sched/sched.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/irq.h"
+#include "arch/x86_64/tsc.h"
+#include "arch/x86_64/gdt.h"
+#include "mm/kmalloc.h"
+#include "panic.h"
+#include "printk.h"
+#include "sched/wait.h"
+#include "stack/kstack.h"
+#include "lib/string.h"
+
+struct spinlock sched_lock = SPINLOCK_INIT("sched");
+static struct thread *sleepers;         /* sorted by wake_at_ns */
+static uint64_t total_migrations;
+
+void switch_to(uint64_t *prev_saved_rsp, uint64_t next_saved_rsp);
+void kstack_switch_in(struct thread *t, int from_cpu);
+
+uint64_t time_ns(void)
+{
+    uint64_t t = rdtsc(), hz = tsc_hz ? tsc_hz : 1000000000ull;
+    return t / hz * 1000000000ull + t % hz * 1000000000ull / hz;
+}
+
+static void rq_push(struct cpu *c, struct thread *t)
+{
+    t->rq_next = NULL;
+    if (c->rq_tail)
+        c->rq_tail->rq_next = t;
+    else
+        c->rq_head = t;
+    c->rq_tail = t;
+    c->rq_len++;
+    t->state = THREAD_RUNNABLE;
+}
+
+static struct thread *rq_pop(struct cpu *c)
+{
+    struct thread *t = c->rq_head;
+    if (t) {
+        c->rq_head = t->rq_next;
+        if (!c->rq_head)
+            c->rq_tail = NULL;
+        c->rq_len--;
+        t->rq_next = NULL;
+    }
+    return t;
+}
+
+static int cpu_load(struct cpu *c)
+{
+    return c->rq_len + (c->current != c->idle);
+}
+
+/* The least loaded online CPU; the thread's last CPU wins ties (warm caches). */
+static struct cpu *pick_cpu(struct thread *t)
+{
+    struct cpu *best = (t->cpu >= 0 && cpus[t->cpu].online) ? &cpus[t->cpu] : this_cpu();
+    for (int i = 0; i < ncpus; i++)
+        if (cpus[i].online && cpu_load(&cpus[i]) < cpu_load(best))
+            best = &cpus[i];
+    return best;
+}
+
+/* An idle CPU takes the first waiting thread of the busiest other queue. */
+static struct thread *steal(struct cpu *c)
+{
+    struct cpu *victim = NULL;
+    for (int i = 0; i < ncpus; i++)
+        if (&cpus[i] != c && cpus[i].rq_len > 0 && (!victim || cpus[i].rq_len > victim->rq_len))
+            victim = &cpus[i];
+    return victim ? rq_pop(victim) : NULL;
+}
+
+static void kick_cpu(struct cpu *target)
+{
+    target->need_resched = true;
+    if (target != this_cpu() && target->online)
+        apic_send_ipi(target->id, VEC_RESCHED);
+}
+
+void sched_start(struct thread *t)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    struct cpu *target = pick_cpu(t);
+    rq_push(target, t);
+    if (target->current == target->idle)
+        kick_cpu(target);
+    spin_unlock(&sched_lock, f);
+}
+
+static void sleepers_remove(struct thread *t)
+{
+    for (struct thread **p = &sleepers; *p; p = &(*p)->sleep_next)
+        if (*p == t) {
+            *p = t->sleep_next;
+            t->sleep_next = NULL;
+            return;
+        }
+}
+
+void sched_wake_locked(struct thread *t)
+{
+    KASSERT(spin_held_by_me(&sched_lock));
+    if (t->state != THREAD_BLOCKED)
+        return;
+    KASSERT(!t->on_cpu);
+    if (t->wake_at_ns) {
+        sleepers_remove(t);
+        t->wake_at_ns = 0;
+    }
+    struct cpu *target = pick_cpu(t);
+    rq_push(target, t);
+    if (target->current == target->idle)
+        kick_cpu(target);
+}
+
+/* The second half of a switch, run by the thread that was switched to. */
+void sched_finish_switch(void)
+{
+    struct cpu *c = this_cpu();
+    struct thread *prev = c->switch_prev;
+    c->switch_prev = NULL;
+    if (prev) {
+        __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+        if (prev->state == THREAD_DEAD && prev->detached)
+            thread_zombie_locked(prev);
+    }
+}
+
+void schedule_locked(void)
+{
+    KASSERT(spin_held_by_me(&sched_lock));
+    KASSERT(!irqs_enabled());
+    struct cpu *c = this_cpu();
+    struct thread *prev = c->current;
+
+    if (prev->state == THREAD_RUNNING && prev != c->idle)
+        rq_push(c, prev);
+    struct thread *next = rq_pop(c);
+    if (!next)
+        next = steal(c);
+    if (!next)
+        next = c->idle;
+    c->need_resched = false;
+    c->slice_ticks = 0;
+
+    next->state = THREAD_RUNNING;
+    if (next == prev)
+        return;
+
+    int from = next->cpu;
+    next->cpu = c->id;
+    next->on_cpu = true;
+    cpumask_set(&next->cpus_run, c->id);
+    c->current = next;
+    c->kstack_top = next->kstack_top;
+    tss_set_rsp0(c, next->kstack_top);
+    c->context_switches++;
+    if (from != c->id && next != c->idle) {
+        if (from >= 0)
+            sched_migrated(next, from);
+        kstack_switch_in(next, from);   /* stale TLB entries of the slot must not survive here */
+    }
+    c->switch_prev = prev;
+    switch_to(&prev->saved_rsp, next->saved_rsp);
+    sched_finish_switch();
+}
+
+void schedule(void)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    schedule_locked();
+    spin_unlock(&sched_lock, f);
+}
+
+void sched_yield(void)
+{
+    schedule();
+}
+
+void sched_migrated(struct thread *t, int from_cpu)
+{
+    (void)from_cpu;
+    t->migrations++;
+    total_migrations++;
+}
+
+bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
+{
+    struct thread *t = current();
+    KASSERT(t != this_cpu()->idle);
+    if (wq) {
+        t->wait_next = NULL;
+        if (wq->tail)
+            wq->tail->wait_next = t;
+        else
+            wq->head = t;
+        wq->tail = t;
+        t->waiting_on = wq;
+    }
+    t->timed_out = false;
+    if (deadline_ns) {
+        t->wake_at_ns = deadline_ns;
+        struct thread **p = &sleepers;
+        while (*p && (*p)->wake_at_ns <= deadline_ns)
+            p = &(*p)->sleep_next;
+        t->sleep_next = *p;
+        *p = t;
+    }
+    t->state = THREAD_BLOCKED;
+    schedule_locked();
+    return !t->timed_out;
+}
+
+void sched_sleep_ms(uint64_t ms)
+{
+    uint64_t deadline = time_ns() + ms * 1000000ull;
+    uint64_t f = spin_lock(&sched_lock);
+    while (time_ns() < deadline)
+        sched_block_locked(NULL, deadline);
+    spin_unlock(&sched_lock, f);
+}
+
+static void wake_sleepers_locked(void)
+{
+    uint64_t now = time_ns();
+    while (sleepers && sleepers->wake_at_ns <= now) {
+        struct thread *t = sleepers;
+        sleepers = t->sleep_next;
+        t->sleep_next = NULL;
+        t->wake_at_ns = 0;
+        t->timed_out = true;
+        wq_remove_locked(t);
+        sched_wake_locked(t);
+    }
+}
+
+void sched_tick(struct pt_regs *regs)
+{
+    (void)regs;
+    struct cpu *c = this_cpu();
+    if (c->current != c->idle && ++c->slice_ticks >= SCHED_SLICE_TICKS)
+        c->need_resched = true;
+    if (__atomic_load_n(&sleepers, __ATOMIC_RELAXED)) {
+        uint64_t f = spin_lock(&sched_lock);
+        wake_sleepers_locked();
+        spin_unlock(&sched_lock, f);
+    }
+    if (c->current == c->idle && c->rq_len)
+        c->need_resched = true;
+}
+
+void sched_resched_ipi(void)
+{
+    this_cpu()->need_resched = true;
+}
+
+/* Interrupt return to kernel mode (isr.asm): the preemption point of kernel threads. */
+void irq_exit_kernel(struct pt_regs *regs)
+{
+    if (this_cpu()->need_resched && (regs->rflags & RFLAGS_IF))
+        schedule();
+}
+
+static struct thread *make_idle(struct cpu *c)
+{
+    struct thread *t = kzalloc(sizeof(*t));
+    if (!t)
+        panic("sched: no memory for cpu %d's idle thread", c->id);
+    snprintf(t->name, sizeof(t->name), "idle/%d", c->id);
+    t->tid = 0;
+    t->state = THREAD_RUNNING;
+    t->cpu = c->id;
+    t->on_cpu = true;
+    uintptr_t rsp = read_rsp();
+    if (kstack_in_area(rsp)) {
+        t->kstack_base = kstack_slot_of(rsp);
+        t->kstack_top = kstack_slot_top(t->kstack_base);
+    }
+    return t;
+}
+
+void sched_init(void)
+{
+    struct cpu *c = this_cpu();
+    c->idle = c->current = make_idle(c);
+}
+
+void sched_init_cpu(void)
+{
+    struct cpu *c = this_cpu();
+    if (!c->idle)
+        c->idle = c->current = make_idle(c);
+    sti();
+    for (;;) {
+        thread_reap_zombies();
+        cli();
+        bool work = c->need_resched || c->rq_len;
+        for (int i = 0; i < ncpus && !work; i++)
+            work = cpus[i].rq_len > 0;
+        if (work) {
+            sti();
+            schedule();
+        } else {
+            sti_hlt();          /* sti's one-instruction shadow: no wakeup is lost before hlt */
+        }
+    }
+}
+
+int sched_runqueue_length(int cpu)
+{
+    return cpus[cpu].rq_len;
+}
+
+uint64_t sched_total_migrations(void)
+{
+    return total_migrations;
+}

@@ -1,0 +1,51 @@
+/*
+ * sched.h: the scheduler. Per-CPU run queues (round robin with a time
+ * slice), timer preemption, work stealing by idle CPUs, timed sleep, and
+ * wait queues. One lock, sched_lock, covers all of it: it is held across
+ * switch_to() and released by whichever thread runs next on that CPU.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch/x86_64/ptregs.h"
+#include "percpu.h"
+#include "sched/thread.h"
+#include "spinlock.h"
+
+#define SCHED_SLICE_TICKS 2
+
+extern struct spinlock sched_lock;
+
+static inline struct thread *current(void) { return this_cpu()->current; }
+
+/* BSP: make the boot context this CPU's idle-thread-to-be and set up the scheduler. */
+void sched_init(void);
+/* Each CPU, last step of bring-up: become the idle thread, never return. */
+__attribute__((noreturn)) void sched_init_cpu(void);
+
+void schedule(void);
+/* schedule() for a caller that holds sched_lock; returns with it still held. */
+void schedule_locked(void);
+void sched_yield(void);
+/* Make a blocked thread runnable (sched_lock held). */
+void sched_wake_locked(struct thread *t);
+/* Put a new thread on a run queue. */
+void sched_start(struct thread *t);
+
+/* Sleep at least ms milliseconds (never less). */
+void sched_sleep_ms(uint64_t ms);
+/* Block until *deadline_ns (0 = none) on wq; sched_lock held. Returns false on time-out. */
+bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns);
+
+/* Timer interrupt: slice accounting and sleepers. */
+void sched_tick(struct pt_regs *regs);
+void sched_resched_ipi(void);
+
+/* Nanoseconds since boot, from the TSC. */
+uint64_t time_ns(void);
+
+/* Called by the context-switch path when a thread starts running on a CPU other than its last one. */
+void sched_migrated(struct thread *t, int from_cpu);
+
+int sched_runqueue_length(int cpu);
+uint64_t sched_total_migrations(void);

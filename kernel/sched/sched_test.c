@@ -1,0 +1,97 @@
+/* sched_test.c: preemption, sleep and migration (suite sched). */
+#include "ktest.h"
+#include "mm/kmalloc.h"
+#include "sched/sched.h"
+
+static volatile bool stop_spinning;
+static volatile uint64_t progress;
+
+static void spin_forever(void *arg)
+{
+    (void)arg;
+    while (!stop_spinning)
+        cpu_relax();            /* never yields: only the timer can take the CPU away */
+}
+
+static void make_progress(void *arg)
+{
+    (void)arg;
+    while (!stop_spinning)
+        progress++;
+}
+
+KTEST(sched, spinning_threads_do_not_starve_others)
+{
+    enum { SPINNERS = 6 };
+    struct thread *s[SPINNERS];
+    stop_spinning = false;
+    progress = 0;
+    for (int i = 0; i < SPINNERS; i++) {
+        s[i] = thread_create("spinner", spin_forever, NULL);
+        KREQUIRE(t, s[i]);
+    }
+    struct thread *p = thread_create("progress", make_progress, NULL);
+    KREQUIRE(t, p);
+    /* This thread competes with spinners that never yield: it returns only if preempted ones run. */
+    uint64_t start = time_ns();
+    while (time_ns() - start < 300 * 1000000ull)
+        cpu_relax();
+    uint64_t seen = progress;
+    stop_spinning = true;
+    for (int i = 0; i < SPINNERS; i++)
+        thread_join(s[i]);
+    thread_join(p);
+    KEXPECT(t, seen > 0);
+}
+
+KTEST(sched, sleep_never_ends_early)
+{
+    static const uint64_t ms[] = { 1, 3, 10, 25, 50 };
+    for (unsigned i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+        uint64_t t0 = time_ns();
+        sched_sleep_ms(ms[i]);
+        uint64_t slept = time_ns() - t0;
+        KEXPECT(t, slept >= ms[i] * 1000000ull);
+        KEXPECT(t, slept < ms[i] * 1000000ull + 500 * 1000000ull);  /* and it does end */
+    }
+}
+
+static void sleep_and_spin(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 40; i++) {
+        uint64_t t0 = time_ns();
+        while (time_ns() - t0 < 1000000)
+            cpu_relax();
+        sched_sleep_ms(1);
+    }
+}
+
+KTEST(sched, threads_run_on_several_cpus_and_migrate)
+{
+    if (ncpus < 2)
+        KSKIP(t, "needs SMP >= 2");
+    enum { N = 8 };
+    struct thread *w[N];
+    uint64_t before = sched_total_migrations();
+    for (int i = 0; i < N; i++) {
+        w[i] = thread_create("wanderer", sleep_and_spin, NULL);
+        KREQUIRE(t, w[i]);
+    }
+    cpumask_t all = { 0 };
+    uint64_t migrations = 0;
+    for (int i = 0; i < N; i++) {
+        /* Read before join frees the thread: it is dead and off-CPU once join returns. */
+        wait_for_dead:
+        if (w[i]->state != THREAD_DEAD) {
+            sched_sleep_ms(5);
+            goto wait_for_dead;
+        }
+        all.bits |= w[i]->cpus_run.bits;
+        migrations += w[i]->migrations;
+        thread_join(w[i]);
+    }
+    KEXPECT(t, cpumask_weight(&all) > 1);
+    KEXPECT(t, migrations > 0);
+    KEXPECT(t, sched_total_migrations() > before);
+}

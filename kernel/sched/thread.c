@@ -1,0 +1,157 @@
+/*
+ * thread.c: thread creation, exit, join and reaping. A new thread's stack
+ * is built to look like one that switch_to() left, returning into
+ * thread_start(); its slot and struct are freed only once it is off every CPU.
+ */
+#include "sched/thread.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "panic.h"
+#include "sched/sched.h"
+#include "sched/wait.h"
+#include "stack/kstack.h"
+
+static struct wait_queue exit_wq = WAIT_QUEUE_INIT("thread_exit");
+static struct thread *all_threads;      /* sched_lock */
+static struct thread *zombies;          /* sched_lock */
+static int next_tid = 1;
+static int nthreads;
+
+void kstack_thread_exit(struct thread *t);
+
+__attribute__((noreturn)) static void thread_start(void)
+{
+    /* We arrive here from switch_to() with sched_lock held, like a return from schedule_locked(). */
+    sched_finish_switch();
+    spin_unlock(&sched_lock, RFLAGS_IF);
+    struct thread *t = current();
+    t->entry(t->arg);
+    thread_exit(0);
+}
+
+/* A thread struct with a fully mapped kernel stack whose first switch enters thread_start(). */
+struct thread *thread_alloc(const char *name, uintptr_t slot)
+{
+    struct thread *t = kzalloc(sizeof(*t));
+    if (!t)
+        return NULL;
+    assert_not_on_stack(t, "thread");
+    t->kstack_base = slot;
+    t->kstack_top = kstack_slot_top(slot);
+    strlcpy(t->name, name, sizeof(t->name));
+    t->cpu = -1;
+
+    /* top-8: a zero return address ends backtraces; then thread_start, then 6 callee-saved. */
+    uint64_t *sp = (uint64_t *)t->kstack_top;
+    *--sp = 0;
+    *--sp = (uint64_t)thread_start;
+    for (int i = 0; i < 6; i++)
+        *--sp = 0;
+    t->saved_rsp = (uint64_t)sp;
+
+    uint64_t f = spin_lock(&sched_lock);
+    t->tid = next_tid++;
+    t->all_next = all_threads;
+    all_threads = t;
+    nthreads++;
+    spin_unlock(&sched_lock, f);
+    return t;
+}
+
+static struct thread *create(const char *name, void (*fn)(void *), void *arg, bool detached)
+{
+    uintptr_t slot = kstack_alloc_full();
+    if (!slot)
+        return NULL;
+    struct thread *t = thread_alloc(name, slot);
+    if (!t) {
+        kstack_slot_free(slot);
+        return NULL;
+    }
+    t->entry = fn;
+    t->arg = arg;
+    t->detached = detached;
+    sched_start(t);
+    return t;
+}
+
+struct thread *thread_create(const char *name, void (*fn)(void *), void *arg)
+{
+    return create(name, fn, arg, false);
+}
+
+struct thread *thread_create_detached(const char *name, void (*fn)(void *), void *arg)
+{
+    return create(name, fn, arg, true);
+}
+
+void thread_exit(long value)
+{
+    struct thread *t = current();
+    uint64_t f = spin_lock(&sched_lock);
+    (void)f;
+    KASSERT(t->locks_held == 0);
+    t->exit_value = value;
+    t->state = THREAD_DEAD;
+    wq_wake_all_locked(&exit_wq);
+    schedule_locked();
+    panic("thread %d (%s) ran after it exited", t->tid, t->name);
+}
+
+/* Unlink and free a dead thread that is off every CPU. */
+static void thread_free(struct thread *t)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    KASSERT(t->state == THREAD_DEAD && !t->on_cpu);
+    for (struct thread **p = &all_threads; *p; p = &(*p)->all_next)
+        if (*p == t) {
+            *p = t->all_next;
+            break;
+        }
+    nthreads--;
+    spin_unlock(&sched_lock, f);
+    kstack_thread_exit(t);
+    kstack_slot_free(t->kstack_base);
+    kfree(t);
+}
+
+long thread_join(struct thread *t)
+{
+    KASSERT(!t->detached);
+    wait_event(&exit_wq, t->state == THREAD_DEAD && !t->on_cpu);
+    long v = t->exit_value;
+    thread_free(t);
+    return v;
+}
+
+void thread_zombie_locked(struct thread *t)
+{
+    t->zombie_next = zombies;
+    zombies = t;
+}
+
+void thread_reap_zombies(void)
+{
+    if (!__atomic_load_n(&zombies, __ATOMIC_RELAXED))
+        return;
+    uint64_t f = spin_lock(&sched_lock);
+    struct thread *list = zombies;
+    zombies = NULL;
+    spin_unlock(&sched_lock, f);
+    while (list) {
+        struct thread *next = list->zombie_next;
+        thread_free(list);
+        list = next;
+    }
+}
+
+int thread_count(void)
+{
+    return nthreads;
+}
+
+struct thread *thread_first(void)
+{
+    return all_threads;
+}

@@ -1,0 +1,73 @@
+/*
+ * thread.h: kernel and user threads. A thread owns one kstack slot; its
+ * wait-queue link lives here, never on a stack (docs/DESIGN.md section 7).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cpumask.h"
+
+enum thread_state {
+    THREAD_RUNNABLE,    /* on a run queue */
+    THREAD_RUNNING,     /* current on some CPU */
+    THREAD_BLOCKED,     /* on a wait queue or sleeping */
+    THREAD_DEAD,        /* exited; its stack waits for thread_join() or the reaper */
+};
+
+struct process;
+struct wait_queue;
+
+struct thread {
+    uint64_t saved_rsp;             /* switch_to() keeps the kernel RSP here: offset 0 */
+    int tid;
+    char name[24];
+    enum thread_state state;
+    struct process *proc;           /* NULL for kernel threads */
+
+    uintptr_t kstack_base;          /* the slot */
+    uintptr_t kstack_top;           /* TSS.RSP0 and the SYSCALL stack while it runs */
+
+    int cpu;                        /* CPU it runs on, or last ran on */
+    bool on_cpu;                    /* still executing (or switching out) somewhere */
+    cpumask_t cpus_run;             /* every CPU it has run on (tests, accounting) */
+    uint64_t migrations;
+
+    struct thread *rq_next;         /* run queue link */
+    struct thread *wait_next;       /* wait queue link */
+    struct wait_queue *waiting_on;
+    struct thread *sleep_next;      /* sleep list link */
+    uint64_t wake_at_ns;
+    bool timed_out;
+
+    struct thread *all_next;        /* every live thread */
+    struct thread *zombie_next;
+    bool detached;                  /* reaped by the idle loop instead of thread_join() */
+
+    void (*entry)(void *);
+    void *arg;
+    long exit_value;
+    struct wait_queue *join_wq;
+
+    int locks_held;                 /* sleeping locks (mutexes) held: the overflow report says */
+    const char *lock_names[4];
+};
+
+/* A new kernel thread, runnable at once; NULL when out of memory. */
+struct thread *thread_create(const char *name, void (*fn)(void *), void *arg);
+/* Start a thread that will be reaped automatically when it exits. */
+struct thread *thread_create_detached(const char *name, void (*fn)(void *), void *arg);
+/* Wait for t to exit, collect its value and free it (stack, slot, struct). */
+long thread_join(struct thread *t);
+__attribute__((noreturn)) void thread_exit(long value);
+/* Free the dead detached threads (idle loop, with IRQs on). */
+void thread_reap_zombies(void);
+
+int thread_count(void);
+struct thread *thread_first(void);     /* the list of all threads (sched_lock) */
+
+/* For the scheduler and the user-mode code. */
+struct thread *thread_alloc(const char *name, uintptr_t slot);
+void thread_zombie_locked(struct thread *t);
+void sched_finish_switch(void);
+static inline bool thread_is_user(const struct thread *t) { return t->proc != NULL; }

@@ -1,0 +1,66 @@
+/*
+ * overflow.c: a kernel stack overflow. Running off the bottom of a stack
+ * faults on the guard; the CPU cannot push the #PF frame there, so it
+ * raises #DF, which runs on its own IST stack. The report names the thread,
+ * the slot, CR2, the locks held and the backtrace of the overflowing stack
+ * (still mapped above the guard). Then kstack_overflow=panic stops the
+ * kernel (Linux's behaviour), and kstack_overflow=kill ends only the thread.
+ */
+#include "stack/overflow.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "cmdline.h"
+#include "ksyms.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+#include "sched/sched.h"
+#include "stack/kstack.h"
+#include "uapi/errno.h"
+
+enum kstack_overflow_policy kstack_overflow_policy = KSTACK_OVERFLOW_PANIC;
+
+void kstack_overflow_init(void)
+{
+    static const char *const modes[] = { "panic", "kill", NULL };
+    kstack_overflow_policy = (enum kstack_overflow_policy)cmdline_choice("kstack_overflow", modes, 0);
+}
+
+__attribute__((weak)) void kstack_overflow_kill_user(struct thread *t)
+{
+    (void)t;
+    thread_exit(-EFAULT);
+}
+
+bool kstack_overflow_handle(struct pt_regs *regs)
+{
+    uintptr_t cr2 = read_cr2();
+    if (!kstack_is_guard(cr2) || kstack_slot_of(cr2) != kstack_slot_of(regs->rsp - 1))
+        return false;   /* a #DF that is not a stack overflow */
+
+    struct thread *t = current();
+    uintptr_t slot = kstack_slot_of(cr2);
+    char sym[96];
+    ksym_format(sym, sizeof(sym), regs->rip);
+    printk("kernel stack overflow: thread %d (%s) on cpu %d\n", t->tid, t->name, cpu_id());
+    printk("  slot %p-%p, guard hit at CR2 %p (%lu bytes below the slot top)\n", (void *)slot,
+           (void *)kstack_slot_top(slot), (void *)cr2, (unsigned long)(kstack_slot_top(slot) - cr2));
+    printk("  RIP: %p %s  RSP: %p\n", (void *)regs->rip, sym, (void *)regs->rsp);
+    if (t->locks_held) {
+        printk("  locks held:");
+        for (int i = 0; i < t->locks_held && i < 4; i++)
+            printk(" %s", t->lock_names[i]);
+        printk("\n");
+    } else {
+        printk("  locks held: none\n");
+    }
+    printk("  Backtrace (overflowing stack):\n");
+    backtrace_from(regs->rip, regs->rbp);
+
+    if (kstack_overflow_policy == KSTACK_OVERFLOW_PANIC || t == this_cpu()->idle || t->locks_held)
+        panic("kernel stack overflow in thread %d (%s)", t->tid, t->name);
+    printk("kstack_overflow=kill: ending thread %d, the kernel goes on\n", t->tid);
+    if (thread_is_user(t))
+        kstack_overflow_kill_user(t);
+    thread_exit(-EFAULT);
+}

@@ -1,0 +1,15 @@
+/* overflow.h: kernel stack overflow reports and the kstack_overflow= policy (see overflow.c). */
+#pragma once
+#include <stdbool.h>
+#include "arch/x86_64/ptregs.h"
+
+enum kstack_overflow_policy { KSTACK_OVERFLOW_PANIC, KSTACK_OVERFLOW_KILL };
+extern enum kstack_overflow_policy kstack_overflow_policy;
+
+void kstack_overflow_init(void);
+/* From the #DF handler: report and apply the policy if this is a stack overflow (never returns then). */
+bool kstack_overflow_handle(struct pt_regs *regs);
+
+struct thread;
+/* Kill the user process of t (user-mode support provides it). */
+void kstack_overflow_kill_user(struct thread *t);

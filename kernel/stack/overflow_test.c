@@ -1,0 +1,46 @@
+/* overflow_test.c: a kernel thread that recurses past 16 KiB hits the guard (suite overflow). */
+#include "ktest.h"
+#include "mm/kmalloc.h"
+#include "printk.h"
+#include "sched/sched.h"
+#include "stack/overflow.h"
+#include "uapi/errno.h"
+
+__attribute__((noinline)) static long overflow_recurse(volatile char *prev, long depth)
+{
+    volatile char frame[256];
+    if (depth > (1l << 40))
+        return 0;               /* never: the guard is hit long before */
+    frame[0] = (char)depth;
+    frame[1] = prev ? prev[0] : 0;
+    return overflow_recurse(frame, depth + 1) + frame[2];   /* not a tail call */
+}
+
+static void recurse_forever(void *arg)
+{
+    (void)arg;
+    overflow_recurse(NULL, 0);
+}
+
+KTEST(overflow, kernel_thread_recursion_hits_the_guard)
+{
+    enum kstack_overflow_policy saved = kstack_overflow_policy;
+    char *report = kmalloc(8192);
+    KREQUIRE(t, report);
+    kstack_overflow_policy = KSTACK_OVERFLOW_KILL;
+    console_capture_start(report, 8192);
+    struct thread *th = thread_create("recurser", recurse_forever, NULL);
+    long value = th ? thread_join(th) : 0;
+    console_capture_stop();
+    kstack_overflow_policy = saved;
+
+    KEXPECT(t, th != NULL);
+    KEXPECT_EQ(t, value, -EFAULT);
+    KEXPECT(t, ktest_contains(report, "kernel stack overflow: thread"));
+    KEXPECT(t, ktest_contains(report, "(recurser)"));
+    KEXPECT(t, ktest_contains(report, "guard hit at CR2 0xffffc"));
+    KEXPECT(t, ktest_contains(report, "overflow_recurse"));
+    KEXPECT(t, ktest_contains(report, "locks held: none"));
+    KEXPECT(t, ktest_contains(report, "more times"));
+    kfree(report);
+}

@@ -1,0 +1,135 @@
+/*
+ * slot.c: the kstack area's slot allocator, and the page mapping of slots.
+ * Slots are handed out from a bitmap; a freed slot's pages are unmapped
+ * before the slot can be reused, so a new owner never sees an old page.
+ */
+#include "stack/kstack.h"
+#include "arch/x86_64/cpu.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "panic.h"
+#include "percpu.h"
+#include "spinlock.h"
+#include "uapi/errno.h"
+
+static uint64_t slot_bitmap[KSTACK_MAX_SLOTS / 64];
+static int slots_used;
+static unsigned next_hint;
+static struct spinlock slot_lock = SPINLOCK_INIT("kstack_slot");
+
+static uintptr_t slot_base(unsigned i) { return KSTACK_AREA_BASE + (uintptr_t)i * KSTACK_SLOT_SIZE; }
+
+uintptr_t kstack_slot_alloc(void)
+{
+    uint64_t flags = spin_lock(&slot_lock);
+    uintptr_t base = 0;
+    for (unsigned n = 0; n < KSTACK_MAX_SLOTS; n++) {
+        unsigned i = (next_hint + n) % KSTACK_MAX_SLOTS;
+        if (!(slot_bitmap[i / 64] & (1ull << (i % 64)))) {
+            slot_bitmap[i / 64] |= 1ull << (i % 64);
+            slots_used++;
+            next_hint = i + 1;
+            base = slot_base(i);
+            break;
+        }
+    }
+    spin_unlock(&slot_lock, flags);
+    return base;
+}
+
+void kstack_slot_free(uintptr_t base)
+{
+    KASSERT(kstack_in_area(base) && base % KSTACK_SLOT_SIZE == 0);
+    for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++) {
+        uint64_t pa = kstack_unmap_page(base, i);
+        if (pa)
+            pmm_free(pa);
+    }
+    unsigned i = (unsigned)((base - KSTACK_AREA_BASE) / KSTACK_SLOT_SIZE);
+    uint64_t flags = spin_lock(&slot_lock);
+    KASSERT(slot_bitmap[i / 64] & (1ull << (i % 64)));
+    slot_bitmap[i / 64] &= ~(1ull << (i % 64));
+    slots_used--;
+    spin_unlock(&slot_lock, flags);
+}
+
+int kstack_slots_in_use(void)
+{
+    return slots_used;
+}
+
+uint64_t *kstack_page_pte(uintptr_t base, int i)
+{
+    return vmm_pte(kernel_pml4, kstack_page_va(base, i), false);
+}
+
+int kstack_map_phys(uintptr_t base, int i, uint64_t pa)
+{
+    KASSERT(i >= 0 && (uintptr_t)i < KSTACK_ENSURE_MAX / PAGE_SIZE);
+    return vmm_map(kernel_pml4, kstack_page_va(base, i), pa, PTE_P | PTE_W | PTE_NX);
+}
+
+int kstack_map_page(uintptr_t base, int i)
+{
+    uint64_t pa = pmm_alloc();
+    if (!pa)
+        return -ENOMEM;
+    int err = kstack_map_phys(base, i, pa);
+    if (err)
+        pmm_free(pa);
+    return err;
+}
+
+uint64_t kstack_unmap_page(uintptr_t base, int i)
+{
+    uint64_t old = vmm_unmap(kernel_pml4, kstack_page_va(base, i));
+    return (old & PTE_P) ? (old & PTE_ADDR) : 0;
+}
+
+bool kstack_page_mapped(uintptr_t base, int i)
+{
+    uint64_t *pte = kstack_page_pte(base, i);
+    return pte && (*pte & PTE_P);
+}
+
+uintptr_t kstack_alloc_full(void)
+{
+    uintptr_t base = kstack_slot_alloc();
+    if (!base)
+        return 0;
+    for (int i = 0; i < (int)KSTACK_PAGES; i++) {
+        if (kstack_map_page(base, i)) {
+            kstack_slot_free(base);
+            return 0;
+        }
+    }
+    return base;
+}
+
+uintptr_t kstack_alloc_kernel_stack(void)
+{
+    uintptr_t base = kstack_alloc_full();
+    return base ? kstack_slot_top(base) : 0;
+}
+
+void kstack_init_cpu(struct cpu *c)
+{
+    for (int i = 1; i <= IST_COUNT; i++) {
+        uintptr_t top = kstack_alloc_kernel_stack();
+        if (!top)
+            panic("kstack: no memory for cpu %d's IST stack %d", c->id, i);
+        c->ist_top[i] = top;
+    }
+    c->irq_stack_top = kstack_alloc_kernel_stack();
+    if (!c->irq_stack_top)
+        panic("kstack: no memory for cpu %d's IRQ stack", c->id);
+}
+
+bool kstack_is_guard(uintptr_t va)
+{
+    if (!kstack_in_area(va))
+        return false;
+    uintptr_t base = kstack_slot_of(va);
+    int i = (int)((kstack_slot_top(base) - 1 - va) / PAGE_SIZE);
+    return (uintptr_t)i >= KSTACK_ENSURE_MAX / PAGE_SIZE || !kstack_page_mapped(base, i);
+}

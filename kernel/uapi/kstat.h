@@ -1,0 +1,26 @@
+/*
+ * uapi/kstat.h: what the kstat syscall returns (shared with user space), the
+ * same numbers as the KSTAT {json} console line (docs/DESIGN.md section 8).
+ */
+#pragma once
+#include <stdint.h>
+
+#define KSTAT_HIST_MAX 9    /* pages_used_hist[0..8]: pages one kernel entry used */
+
+struct kstat {
+    uint32_t version;               /* 1 */
+    uint32_t strategy;              /* 0 fixed, 1 eager, 2 fault, 3 lazy */
+    uint32_t cpus;
+    uint32_t user_threads;
+    uint32_t kernel_threads;
+    uint32_t pad;
+    uint64_t resident_stack_pages;  /* mapped stack pages of all threads (cache apart) */
+    uint64_t fixed_equivalent_pages;/* what the fixed strategy would have: 4 per thread */
+    uint64_t cache_pages;           /* pages in the per-CPU caches */
+    uint64_t expands, shrinks, faults;
+    uint64_t cache_take, cache_give, cache_refill, cache_drain;
+    uint64_t tlb_invalidations, migrations;
+    uint64_t pages_used_hist[KSTAT_HIST_MAX];
+    uint64_t free_pages;            /* the page allocator's free count */
+    uint64_t high_water_pages;      /* the calling thread's stack high-water mark */
+};

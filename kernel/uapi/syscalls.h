@@ -1,0 +1,45 @@
+/*
+ * uapi/syscalls.h: the one syscall table, shared by the kernel (dispatch
+ * table in kernel/syscall.c) and user space (stubs in user/lib/syscall.h),
+ * as an X-macro: SYSCALL(number, name, nargs). Test-only calls need testsys=1.
+ *
+ * ABI (as Linux): number in rax; arguments in rdi, rsi, rdx, r10, r8, r9;
+ * result in rax, a negative errno on failure. rcx and r11 are clobbered.
+ */
+#pragma once
+
+#define SYSCALL_TABLE(SYSCALL)                                                                 \
+    SYSCALL(0, exit, 1)           /* (int code): ends the process, all its threads */          \
+    SYSCALL(1, write, 3)          /* (int fd, const void *buf, size_t len): fd 1, 2 = console */ \
+    SYSCALL(2, getpid, 0)                                                                      \
+    SYSCALL(3, gettid, 0)                                                                      \
+    SYSCALL(4, yield, 0)                                                                       \
+    SYSCALL(5, sleep_ms, 1)       /* (unsigned long ms) */                                     \
+    SYSCALL(6, spawn, 2)          /* (const char *program, char *const argv[]) -> pid */       \
+    SYSCALL(7, wait, 2)           /* (int pid, int *status) -> pid */                          \
+    SYSCALL(8, thread_create, 3)  /* (void (*entry)(void *), void *arg, void *stack_top) -> tid */ \
+    SYSCALL(9, thread_exit, 1)    /* (long value) */                                           \
+    SYSCALL(10, thread_join, 2)   /* (int tid, long *value) */                                 \
+    SYSCALL(11, mmap_anon, 2)     /* (size_t len, int prot) -> address; demand-faulted */      \
+    SYSCALL(12, munmap, 2)        /* (void *addr, size_t len) */                               \
+    SYSCALL(13, futex_wait, 3)    /* (int *uaddr, int expected, unsigned long timeout_ms, 0 = none) */ \
+    SYSCALL(14, futex_wake, 2)    /* (int *uaddr, int count) -> woken */                       \
+    SYSCALL(15, kstat, 2)         /* (struct kstat *buf, size_t size) -> bytes written */      \
+    SYSCALL(16, getcpu, 0)        /* -> the CPU this thread runs on */                         \
+    SYSCALL(17, uptime_ms, 0)                                                                  \
+    SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
+    SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */
+
+#define SYSCALL_COUNT 20
+
+/* mmap_anon prot bits */
+#define PROT_READ   1
+#define PROT_WRITE  2
+#define PROT_EXEC   4
+
+/* test_fault kinds */
+#define TEST_FAULT_KERNEL_NULL      1   /* kernel null dereference inside a syscall (oops) */
+#define TEST_FAULT_STACK_OVERFLOW   2   /* recurse past the kernel stack: the overflow report */
+
+/* Exit status of a process killed by a fault: 128 + vector, as a shell would show a signal. */
+#define EXIT_KILLED_BASE 128
