@@ -7,6 +7,7 @@
 #include "mm/kmalloc.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "stack/cache.h"
 #include "panic.h"
 #include "printk.h"
 
@@ -64,6 +65,12 @@ static int list_suites(const char *suites[MAX_SUITES])
     return n;
 }
 
+/* Free pages plus the pages that caches hold on purpose: what a test must give back. */
+static size_t ktest_pages_held(void)
+{
+    return pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages() + kstack_cache_pages();
+}
+
 static bool case_before(const struct ktest_case *a, const struct ktest_case *b)
 {
     int f = strcmp(a->file, b->file);
@@ -90,11 +97,11 @@ static bool run_suite(const char *suite, int index)
     for (int number = 1; number <= ncases; number++) {
         const struct ktest_case *c = cases[number - 1];
         struct ktest t = { .suite = c->suite, .name = c->name };
-        size_t free_before = pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages();
+        size_t free_before = ktest_pages_held();
         size_t heap_before = kmalloc_in_use();
         c->fn(&t);
         /* Tests clean up after themselves: pages and heap bytes return. */
-        size_t free_after = pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages();
+        size_t free_after = ktest_pages_held();
         if (!t.skipped && free_after != free_before)
             ktest_fail(&t, __FILE__, __LINE__, "leaked %ld pages", (long)free_before - (long)free_after);
         if (!t.skipped && kmalloc_in_use() != heap_before)

@@ -49,6 +49,9 @@ struct thread {
     long exit_value;
     struct wait_queue *join_wq;
 
+    bool kstack_expanded;           /* eager: the lower pages are mapped for this kernel entry */
+    int kstack_high_water;          /* most stack pages one kernel entry used */
+
     int locks_held;                 /* sleeping locks (mutexes) held: the overflow report says */
     const char *lock_names[4];
 };

@@ -4,6 +4,7 @@
  */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MSR_EFER            0xc0000080
@@ -232,4 +233,66 @@ static inline int probe_read_u64(const volatile void *p, uint64_t *out)
                  : "memory");
     *out = v;
     return (int)ret;
+}
+
+/*
+ * User-memory access (mm/uaccess.c is the only caller). SMAP stays closed
+ * except between the stac and clac below; a fault inside is resumed at the
+ * clac through the exception table, with the vector in %rax. A not-present
+ * page inside one of the process's regions is mapped by the #PF handler and
+ * the instruction restarts, so a fault here means a bad pointer.
+ */
+
+/* rep movsb n bytes; returns the bytes not copied (0: all of them). */
+static inline size_t uaccess_copy_asm(void *dst, const void *src, size_t n)
+{
+    long vector = -1;
+    asm volatile("stac\n\t"
+                 "1: rep movsb\n\t"
+                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
+                 :
+                 : "memory", "cc");
+    return n;
+}
+
+/*
+ * Copy bytes up to and including a NUL, at most n; returns the bytes of n
+ * left over (the copy stopped at a NUL iff dst[n - left - 1] == 0), and
+ * *faulted = true when a byte could not be read.
+ */
+static inline size_t uaccess_strncpy_asm(char *dst, const char *src, size_t n, bool *faulted)
+{
+    long vector = -1;
+    asm volatile("stac\n\t"
+                 "test %%rcx, %%rcx\n\t"
+                 "jz 2f\n"
+                 "1: movb (%%rsi), %%dl\n\t"
+                 "movb %%dl, (%%rdi)\n\t"
+                 "inc %%rsi\n\t"
+                 "inc %%rdi\n\t"
+                 "dec %%rcx\n\t"
+                 "test %%dl, %%dl\n\t"
+                 "jz 2f\n\t"
+                 "test %%rcx, %%rcx\n\t"
+                 "jnz 1b\n"
+                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
+                 :
+                 : "rdx", "memory", "cc");
+    *faulted = vector != -1;
+    return n;
+}
+
+/* Leave the current stack for good: call fn on a fresh one (stack_top 16-byte aligned). */
+__attribute__((noreturn)) static inline void call_on_stack(uintptr_t stack_top, void (*fn)(void))
+{
+    asm volatile("mov %0, %%rsp\n\t"
+                 "xor %%ebp, %%ebp\n\t"
+                 "call *%1\n\t"
+                 "ud2"
+                 :
+                 : "r"(stack_top), "r"(fn)
+                 : "memory");
+    __builtin_unreachable();
 }

@@ -1,0 +1,90 @@
+/*
+ * account.c: what the stacks cost. Resident pages are counted from the page
+ * tables themselves (every thread's slot), so the numbers cannot drift from
+ * what is mapped; the counters come from dynamic.c, cache.c and tlb.c.
+ * The kstat syscall and the `KSTAT {json}` console line report them.
+ */
+#include "stack/strategy.h"
+#include "lib/string.h"
+#include "mm/pmm.h"
+#include "percpu.h"
+#include "printk.h"
+#include "sched/sched.h"
+#include "stack/cache.h"
+#include "stack/kstack.h"
+
+extern uint64_t kstack_expands, kstack_shrinks;
+extern uint64_t kstack_pages_used_hist[KSTAT_HIST_MAX];
+
+static int mapped_pages(const struct thread *t)
+{
+    int n = 0;
+    for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
+        n += kstack_page_mapped(t->kstack_base, i);
+    return n;
+}
+
+void kstack_fill_kstat(struct kstat *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->version = 1;
+    k->strategy = kstack_strategy;
+    k->cpus = (uint32_t)ncpus;
+
+    uint64_t f = spin_lock(&sched_lock);
+    for (struct thread *t = thread_first(); t; t = t->all_next) {
+        if (t->state == THREAD_DEAD || !t->kstack_base)
+            continue;
+        if (thread_is_user(t))
+            k->user_threads++;
+        else
+            k->kernel_threads++;
+        k->resident_stack_pages += (uint64_t)mapped_pages(t);
+    }
+    struct thread *me = current();
+    k->high_water_pages = (uint64_t)me->kstack_high_water;
+    spin_unlock(&sched_lock, f);
+
+    k->fixed_equivalent_pages = (uint64_t)(k->user_threads + k->kernel_threads) * KSTACK_PAGES;
+    k->cache_pages = kstack_cache_pages();
+    k->expands = kstack_expands;
+    k->shrinks = kstack_shrinks;
+    for (int i = 0; i < ncpus; i++) {
+        k->cache_take += kstack_caches[i].take;
+        k->cache_give += kstack_caches[i].give;
+        k->cache_refill += kstack_caches[i].refill;
+        k->cache_drain += kstack_caches[i].drain;
+    }
+    k->tlb_invalidations = kstack_tlb_invalidations;
+    k->migrations = sched_total_migrations();
+    memcpy(k->pages_used_hist, kstack_pages_used_hist, sizeof(k->pages_used_hist));
+    k->free_pages = pmm_free_pages();
+}
+
+uint64_t kstack_resident_pages(void)
+{
+    struct kstat k;
+    kstack_fill_kstat(&k);
+    return k.resident_stack_pages;
+}
+
+void kstack_print_kstat(const char *why)
+{
+    struct kstat k;
+    kstack_fill_kstat(&k);
+    char hist[128];
+    int n = 0;
+    for (int i = 0; i < KSTAT_HIST_MAX; i++)
+        n += snprintf(hist + n, sizeof(hist) - (size_t)n, "%s%lu", i ? "," : "", (unsigned long)k.pages_used_hist[i]);
+    printk("KSTAT {\"why\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"user_threads\":%u,\"kernel_threads\":%u,"
+           "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
+           "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
+           "\"cache_refill\":%lu,\"cache_drain\":%lu,\"tlb_invalidations\":%lu,\"migrations\":%lu,"
+           "\"free_pages\":%lu,\"pages_used_hist\":[%s]}\n",
+           why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
+           (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
+           (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
+           (unsigned long)k.faults, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
+           (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.tlb_invalidations,
+           (unsigned long)k.migrations, (unsigned long)k.free_pages, hist);
+}

@@ -1,0 +1,61 @@
+/* cache.c: the per-CPU stack page cache (see cache.h). */
+#include "stack/cache.h"
+#include "arch/x86_64/cpu.h"
+#include "mm/pmm.h"
+#include "panic.h"
+#include "percpu.h"
+
+struct kstack_cache kstack_caches[MAX_CPUS];
+
+uint64_t kstack_cache_take(void)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    k->take++;
+    if (k->count > 0)
+        return k->page[--k->count];
+    k->empty++;                 /* should not happen after balance(): the watermarks are wrong */
+    return pmm_alloc();
+}
+
+void kstack_cache_give(uint64_t pa)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    k->give++;
+    if (k->count < KSTACK_CACHE_CAP) {
+        k->page[k->count++] = pa;
+        return;
+    }
+    k->drain++;
+    pmm_free(pa);
+}
+
+void kstack_cache_balance(void)
+{
+    uint64_t flags = irq_save();
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    if (k->count < KSTACK_CACHE_LOW) {
+        while (k->count < KSTACK_CACHE_TARGET) {
+            uint64_t pa = pmm_alloc();
+            if (!pa)
+                break;
+            k->page[k->count++] = pa;
+            k->refill++;
+        }
+    } else if (k->count > KSTACK_CACHE_HIGH) {
+        while (k->count > KSTACK_CACHE_TARGET) {
+            pmm_free(k->page[--k->count]);
+            k->drain++;
+        }
+    }
+    irq_restore(flags);
+}
+
+uint64_t kstack_cache_pages(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < ncpus; i++)
+        n += (uint64_t)kstack_caches[i].count;
+    return n;
+}

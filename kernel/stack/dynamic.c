@@ -1,0 +1,124 @@
+/*
+ * dynamic.c: the fixed and eager strategies (see strategy.h), and the
+ * ensure API. Expansion and shrinking run with IRQs off and touch only the
+ * per-CPU cache and the slot's own page table, which exists already (the
+ * top page is always mapped, and a slot never straddles a page table).
+ */
+#include "stack/strategy.h"
+#include "arch/x86_64/cpu.h"
+#include "cmdline.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+#include "sched/sched.h"
+#include "stack/cache.h"
+#include "stack/kstack.h"
+#include "uapi/errno.h"
+
+enum kstack_strategy kstack_strategy = KSTACK_EAGER;
+const char *const kstack_strategy_names[] = { "fixed", "eager", NULL };
+
+uint64_t kstack_expands, kstack_shrinks;
+uint64_t kstack_pages_used_hist[KSTAT_HIST_MAX];
+
+#define ENSURE_PAGES ((int)(KSTACK_ENSURE_MAX / PAGE_SIZE))
+
+void kstack_strategy_init(void)
+{
+    kstack_strategy = (enum kstack_strategy)cmdline_choice("kstack", kstack_strategy_names, KSTACK_EAGER);
+    printk("kstack: strategy %s, %lu KiB slots, %lu KiB stacks\n", kstack_strategy_names[kstack_strategy],
+           KSTACK_SLOT_SIZE / 1024, THREAD_SIZE / 1024);
+}
+
+int kstack_pages_at_rest(void)
+{
+    return kstack_strategy == KSTACK_FIXED ? (int)KSTACK_PAGES : 1;
+}
+
+uintptr_t kstack_alloc_user(void)
+{
+    uintptr_t base = kstack_slot_alloc();
+    if (!base)
+        return 0;
+    for (int i = 0; i < kstack_pages_at_rest(); i++)
+        if (kstack_map_page(base, i)) {
+            kstack_slot_free(base);
+            return 0;
+        }
+    return base;
+}
+
+void kstack_expand(struct thread *t)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    /* Nothing ran on this CPU since its last exit to user mode: the cache is as that exit left it. */
+    KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
+    if (kstack_strategy != KSTACK_EAGER || t->kstack_expanded)
+        return;
+    for (int i = 1; i < (int)KSTACK_PAGES; i++) {
+        uint64_t pa = kstack_cache_take();
+        if (!pa)
+            panic("kstack: no page to expand thread %d's stack", t->tid);
+        uint64_t *pte = kstack_page_pte(t->kstack_base, i);
+        KASSERT(pte && !(*pte & PTE_P));
+        *pte = pa | PTE_P | PTE_W | PTE_NX;     /* A and D clear: the histogram reads them */
+    }
+    t->kstack_expanded = true;
+    kstack_expands++;
+}
+
+void kstack_shrink(struct thread *t)
+{
+    KASSERT(!irqs_enabled());
+    int first = kstack_strategy == KSTACK_EAGER ? 1 : (int)KSTACK_PAGES;
+    int used = 1;
+    bool any = false;
+    for (int i = first; i < ENSURE_PAGES; i++) {
+        uint64_t *pte = kstack_page_pte(t->kstack_base, i);
+        if (!pte || !(*pte & PTE_P))
+            continue;
+        if (*pte & PTE_A)
+            used = i + 1;
+        uint64_t pa = *pte & PTE_ADDR;
+        *pte = 0;
+        invlpg(kstack_page_va(t->kstack_base, i));
+        kstack_cache_give(pa);
+        any = true;
+    }
+    if (kstack_strategy == KSTACK_EAGER && t->kstack_expanded) {
+        kstack_pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
+        if (used > t->kstack_high_water)
+            t->kstack_high_water = used;
+        t->kstack_expanded = false;
+        kstack_shrinks++;
+    }
+    (void)any;
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    k->count_at_exit = k->count;
+}
+
+int kstack_ensure(size_t bytes)
+{
+    struct thread *t = current();
+    uintptr_t rsp = read_rsp();
+    if (!t->kstack_base || kstack_slot_of(rsp) != t->kstack_base)
+        return -EINVAL;                 /* not on a thread stack (IRQ stack, boot stack) */
+    uintptr_t floor = kstack_slot_top(t->kstack_base) - KSTACK_ENSURE_MAX;
+    if (rsp - floor < bytes)
+        return -E2BIG;
+    /* Map downward from the first unmapped page until `bytes` below RSP are backed. */
+    for (int i = 0; i < ENSURE_PAGES; i++) {
+        uintptr_t va = kstack_page_va(t->kstack_base, i);
+        if (va + PAGE_SIZE <= rsp - bytes)
+            break;
+        if (kstack_page_mapped(t->kstack_base, i))
+            continue;
+        int err = kstack_map_page(t->kstack_base, i);
+        if (err)
+            return err;
+    }
+    return 0;
+}
