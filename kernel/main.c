@@ -10,6 +10,7 @@
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/syscall.h"
 #include "arch/x86_64/tsc.h"
 #include "cmdline.h"
 #include "ktest.h"
@@ -20,9 +21,11 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "proc/process.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
 #include "stack/overflow.h"
+#include "stack/strategy.h"
 
 #ifndef KSTACK_VERSION
 #define KSTACK_VERSION "unknown"
@@ -67,7 +70,7 @@ static void kernel_main_thread(void *arg)
     char spec[64];
     if (cmdline_get("ktest", spec, sizeof(spec)))
         ktest_main(spec);               /* runs the tests and leaves QEMU */
-    printk("main: nothing more to do yet; idling\n");
+    process_start_init();               /* init= (default init); with testsys=1 its exit leaves QEMU */
 }
 
 void kmain(uint32_t magic, uint32_t mbi_phys)
@@ -85,10 +88,12 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cmdline_check();                    /* warn about options nobody knows */
     pmm_init();                         /* physical pages */
     vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
+    syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs (each AP: in ap_main()) */
     kstack_init_cpu(bsp);               /* IST and IRQ stacks in the kstack area, with guards */
     tss_set_ist(bsp);
     kstack_tlb_init();                  /* kstack_tlb=safe|unsafe */
     kstack_overflow_init();             /* kstack_overflow=panic|kill */
+    kstack_strategy_init();             /* kstack=fixed|eager */
     sched_init();                       /* this context becomes cpu 0's idle thread */
     acpi_init();                        /* the MADT: which CPUs exist */
     tsc_init();                         /* tsc_hz, measured against the PIT */

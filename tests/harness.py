@@ -338,7 +338,11 @@ def run_boot(row, expected):
     start = time.monotonic()
     status, qemu_out = run_qemu(qemu_cmd(iso, log, row.smp, row.firmware), row.timeout)
     text = read_text(log)
-    report_ktap(rep, row.label, text, suites_run(row.cmdline, expected), expected)
+    ran = suites_run(row.cmdline, expected)
+    report_ktap(rep, row.label, text, ran, expected)
+    # A user-space suite (init=<program>, no ktest=) has nothing to grep for: it must at least print KTAP.
+    if not ran and re.search(r"(^|\s)init=", row.cmdline) and not parse_ktap(text):
+        rep.add("FAIL", f"{row.label}.(ktap)", "no KTAP output from the init program")
     if status is None:
         why = f"hang: killed after {row.timeout}s"
     elif status != EXIT_OK:

@@ -1,12 +1,15 @@
 /*
  * kmalloc.c: size classes 32..2048 bytes with a free list each; a 16-byte
  * header before each object records its class (or page count) and a magic
- * value, so kfree() can check what it is given.
+ * value, so kfree() can check what it is given. A slab page whose objects
+ * are all free goes back to the page allocator, so that the free-page count
+ * comes back after a burst of allocations (usertests compares it).
  */
 #include "mm/kmalloc.h"
 #include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/pmm.h"
+#include "multiboot.h"
 #include "panic.h"
 #include "spinlock.h"
 
@@ -31,7 +34,13 @@ struct km_free {
 static struct km_free *free_list[KM_NCLASSES];
 static struct spinlock km_lock = SPINLOCK_INIT("kmalloc");
 static size_t in_use;
-static size_t slab_pages;      /* pages carved into size classes, kept for reuse */
+static size_t slab_pages;      /* pages carved into size classes */
+static uint16_t *slab_inuse;    /* objects handed out, per slab page, by page frame number */
+
+static uint16_t *inuse_of(const void *obj)
+{
+    return &slab_inuse[virt_to_phys(obj) >> PAGE_SHIFT];
+}
 
 static int class_of(size_t total)
 {
@@ -44,11 +53,20 @@ static int class_of(size_t total)
 /* Carve a fresh page into objects of class c (lock held). */
 static bool refill(int c)
 {
+    if (!slab_inuse) {
+        size_t n = ALIGN_UP((boot_info.ram_top >> PAGE_SHIFT) * sizeof(uint16_t), PAGE_SIZE) / PAGE_SIZE;
+        uint64_t table = pmm_alloc_contig(n);
+        if (!table)
+            return false;
+        slab_inuse = phys_to_virt(table);
+        memset(slab_inuse, 0, n * PAGE_SIZE);
+    }
     uint64_t pa = pmm_alloc();
     if (!pa)
         return false;
     slab_pages++;
     char *page = phys_to_virt(pa);
+    *inuse_of(page) = 0;
     size_t size = 1ul << (KM_MIN_SHIFT + c);
     for (size_t off = 0; off + size <= PAGE_SIZE; off += size) {
         struct km_free *f = (void *)(page + off);
@@ -56,6 +74,23 @@ static bool refill(int c)
         free_list[c] = f;
     }
     return true;
+}
+
+/* Every object of the slab page at va is free: take them off the list and free the page (lock held). */
+static void release(int c, uintptr_t va)
+{
+    size_t objects = 0;
+    for (struct km_free **p = &free_list[c]; *p;) {
+        if ((uintptr_t)*p - va < PAGE_SIZE) {
+            *p = (*p)->next;
+            objects++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    KASSERT(objects == PAGE_SIZE >> (KM_MIN_SHIFT + c));
+    slab_pages--;
+    pmm_free(virt_to_phys((void *)va));
 }
 
 void *kmalloc(size_t size)
@@ -85,6 +120,7 @@ void *kmalloc(size_t size)
         }
         h = (struct km_header *)free_list[c];
         free_list[c] = free_list[c]->next;
+        (*inuse_of(h))++;
         in_use += 1ul << (KM_MIN_SHIFT + c);
         spin_unlock(&km_lock, flags);
         h->class = (uint32_t)c;
@@ -123,6 +159,8 @@ void kfree(void *p)
     int c = (int)h->class;
     f->next = free_list[c];
     free_list[c] = f;
+    if (--*inuse_of(h) == 0)
+        release(c, ALIGN_DOWN((uintptr_t)h, PAGE_SIZE));
     spin_unlock(&km_lock, flags);
 }
 

@@ -41,6 +41,12 @@ static uint64_t *alloc_table(void)
     return t;
 }
 
+void vmm_free_table(uint64_t *table)
+{
+    __atomic_fetch_sub(&table_pages, 1, __ATOMIC_RELAXED);
+    pmm_free(virt_to_phys(table));
+}
+
 uint64_t *vmm_pte(uint64_t *pml4, uintptr_t va, bool create)
 {
     uint64_t *table = pml4;

@@ -40,8 +40,10 @@ uint64_t vmm_translate(uint64_t *pml4, uintptr_t va);
 /* Map an MMIO range uncached at a fresh kernel virtual address. */
 void *vmm_map_mmio(uint64_t pa, uint64_t len);
 
-/* Page-table pages allocated so far (kernel tables are kept, never freed). */
+/* Page-table pages allocated and not freed (kernel tables are kept; user address spaces free theirs). */
 size_t vmm_table_pages(void);
+/* Give back a table vmm_pte() allocated (user address-space teardown). */
+void vmm_free_table(uint64_t *table);
 
 /* CPU features found at boot. */
 extern bool cpu_has_smep, cpu_has_smap, cpu_has_x2apic, cpu_has_pge;

@@ -11,6 +11,7 @@
 #include "arch/x86_64/tsc.h"
 #include "arch/x86_64/gdt.h"
 #include "mm/kmalloc.h"
+#include "mm/uvm.h"
 #include "panic.h"
 #include "printk.h"
 #include "sched/wait.h"
@@ -170,6 +171,7 @@ void schedule_locked(void)
             sched_migrated(next, from);
         kstack_switch_in(next, from);   /* stale TLB entries of the slot must not survive here */
     }
+    uvm_switch_in(next);                /* next's address space (kernel threads: kernel_pml4) */
     c->switch_prev = prev;
     switch_to(&prev->saved_rsp, next->saved_rsp);
     sched_finish_switch();

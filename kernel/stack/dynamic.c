@@ -28,6 +28,8 @@ uint64_t kstack_pages_used_hist[KSTAT_HIST_MAX];
 void kstack_strategy_init(void)
 {
     kstack_strategy = (enum kstack_strategy)cmdline_choice("kstack", kstack_strategy_names, KSTACK_EAGER);
+    for (int i = 0; i < MAX_CPUS; i++)
+        kstack_caches[i].count_at_exit = -1;    /* no exit to user mode yet */
     printk("kstack: strategy %s, %lu KiB slots, %lu KiB stacks\n", kstack_strategy_names[kstack_strategy],
            KSTACK_SLOT_SIZE / 1024, THREAD_SIZE / 1024);
 }

@@ -14,24 +14,48 @@
 
 static uint64_t slot_bitmap[KSTACK_MAX_SLOTS / 64];
 static int slots_used;
-static unsigned next_hint;
 static struct spinlock slot_lock = SPINLOCK_INIT("kstack_slot");
+
+/*
+ * The page tables of the first KSTACK_PREBUILT_SLOTS slots are made at boot
+ * and slots are handed out lowest first, so creating threads allocates no
+ * page tables: the free-page count depends only on what is alive (usertests
+ * compares it before and after a run with hundreds of threads).
+ */
+#define KSTACK_PREBUILT_SLOTS 1024
 
 static uintptr_t slot_base(unsigned i) { return KSTACK_AREA_BASE + (uintptr_t)i * KSTACK_SLOT_SIZE; }
 
+static void prebuild_tables(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    uintptr_t per_table = PAGE_SIZE / sizeof(uint64_t) * PAGE_SIZE;    /* 2 MiB of slots per page table */
+    for (uintptr_t va = slot_base(0); va < slot_base(KSTACK_PREBUILT_SLOTS); va += per_table)
+        if (!vmm_pte(kernel_pml4, va, true))
+            panic("kstack: no memory for the slot page tables");
+}
+
+/*
+ * Lowest free slot first: the area stays compact, so the page tables that
+ * cover it stop growing once the busiest moment has passed. Reuse of a slot
+ * is safe because every first run of a thread invalidates its slot (tlb.c).
+ */
 uintptr_t kstack_slot_alloc(void)
 {
+    prebuild_tables();
     uint64_t flags = spin_lock(&slot_lock);
     uintptr_t base = 0;
-    for (unsigned n = 0; n < KSTACK_MAX_SLOTS; n++) {
-        unsigned i = (next_hint + n) % KSTACK_MAX_SLOTS;
-        if (!(slot_bitmap[i / 64] & (1ull << (i % 64)))) {
-            slot_bitmap[i / 64] |= 1ull << (i % 64);
-            slots_used++;
-            next_hint = i + 1;
-            base = slot_base(i);
-            break;
-        }
+    for (unsigned w = 0; w < KSTACK_MAX_SLOTS / 64; w++) {
+        if (slot_bitmap[w] == ~0ull)
+            continue;
+        unsigned i = w * 64 + (unsigned)__builtin_ctzll(~slot_bitmap[w]);
+        slot_bitmap[w] |= 1ull << (i % 64);
+        slots_used++;
+        base = slot_base(i);
+        break;
     }
     spin_unlock(&slot_lock, flags);
     return base;
@@ -66,7 +90,11 @@ uint64_t *kstack_page_pte(uintptr_t base, int i)
 int kstack_map_phys(uintptr_t base, int i, uint64_t pa)
 {
     KASSERT(i >= 0 && (uintptr_t)i < KSTACK_ENSURE_MAX / PAGE_SIZE);
-    return vmm_map(kernel_pml4, kstack_page_va(base, i), pa, PTE_P | PTE_W | PTE_NX);
+    int err = vmm_map(kernel_pml4, kstack_page_va(base, i), pa, PTE_P | PTE_W | PTE_NX);
+    /* Slots are reused: this CPU may still hold the previous owner's translation of the page. */
+    if (!err)
+        invlpg(kstack_page_va(base, i));
+    return err;
 }
 
 int kstack_map_page(uintptr_t base, int i)

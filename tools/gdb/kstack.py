@@ -29,6 +29,25 @@ class KsCpus(gdb.Command):
                   f"current {cur} irq_count {int(c['irq_count'])} ticks {int(c['timer_ticks'])}")
 
 
+class KsIrq(gdb.Command):
+    """Show interrupt, IPI and TLB-shootdown counts per CPU, and the APIC timer setup."""
+
+    def __init__(self):
+        super().__init__("ks-irq", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        mode = "x2APIC" if int(gdb.parse_and_eval("apic_x2apic")) else "xAPIC"
+        tsc = int(gdb.parse_and_eval("tsc_hz"))
+        print(f"{mode}, timer {int(gdb.parse_and_eval('apic_timer_hz'))} Hz, tsc {tsc / 1e6:.3f} MHz, "
+              f"APs started in {int(gdb.parse_and_eval('smp_bringup_us')) / 1000:.3f} ms")
+        fields = ["irq_count", "timer_ticks", "ipis_received", "tlb_shootdowns", "tlb_shootdown_ipis",
+                  "irq_spurious", "irq_unexpected", "apic_errors"]
+        print("cpu apic " + " ".join(fields))
+        for i in range(int(gdb.parse_and_eval("ncpus"))):
+            c = gdb.parse_and_eval(f"cpus[{i}]")
+            print(f"{i:3} {int(c['apic_id']):4} " + " ".join(f"{int(c[f]):{len(f)}}" for f in fields))
+
+
 class KsSym(gdb.Command):
     """ks-sym ADDR: the kernel's own symbolization of ADDR (as in its oops reports)."""
 
@@ -54,7 +73,9 @@ class KsSym(gdb.Command):
 
 COMMANDS = {"ks-help": KsHelp.__doc__.splitlines()[0],
             "ks-cpus": KsCpus.__doc__.splitlines()[0],
+            "ks-irq": KsIrq.__doc__.splitlines()[0],
             "ks-sym": KsSym.__doc__.splitlines()[0]}
 KsHelp()
 KsCpus()
+KsIrq()
 KsSym()

@@ -141,7 +141,7 @@ static bool run_one(struct ktap *k, const struct utest *t)
     if (t->flags & UTEST_LEAK_CHECK) {
         after = settle_free_pages(before);
         if (after != before) {
-            ktap_diag("%s: %ld pages not given back (free pages %ld before, %ld after)", t->name,
+            ktap_diag("%s: %ld pages not given back (free + per-CPU cached pages: %ld before, %ld after)", t->name,
                       before - after, before, after);
             ok = false;
         }
@@ -184,8 +184,8 @@ static int run_all(const char *suite, const struct utest *tests, int ntests)
     threads_after = user_threads();
     ok = before >= 0 && after == before && threads_after == threads_before;
     if (!ok)
-        ktap_diag("free_pages_unchanged: free pages %ld before the tests, %ld after; user threads %ld, then %ld",
-                  before, after, threads_before, threads_after);
+        ktap_diag("free_pages_unchanged: free + per-CPU cached pages %ld before the tests, %ld after; "
+                  "user threads %ld, then %ld", before, after, threads_before, threads_after);
     ktap_result(&k, ok, "free_pages_unchanged");
     ktap_diag("%s: ran in %ld ms", suite, sys_uptime_ms() - start);
     return ktap_end(&k);
@@ -206,18 +206,27 @@ static int run_child(const struct utest *tests, int ntests, const char *name)
     return 2;
 }
 
+static const char *basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 int utest_main(const char *suite, const char *program, const struct utest *tests, int ntests,
                int argc, char **argv)
 {
     utest_program = program;
     utest_argc = argc;
     utest_argv = argv;
-    if (argc < 1) {
-        /* Never run the whole suite by accident (a spawn that lost its argv). */
-        printf("%s: started without argv[0]; nothing to do\n", program);
-        return 2;
-    }
     if (argc >= 2)
         return run_child(tests, ntests, argv[1]);
+    /* The whole suite runs only for exactly argv = {program}: a child whose
+     * argv got lost or replaced (a bad-pointer test gone wrong) must not
+     * start the suite again, recursively. */
+    if (argc != 1 || strcmp(basename(argv[0]), program) != 0) {
+        printf("%s: run as \"%s\" with %d arguments: not starting the tests\n", program,
+               argc > 0 && argv[0] ? argv[0] : "", argc);
+        return 2;
+    }
     return run_all(suite, tests, ntests);
 }

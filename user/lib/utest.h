@@ -10,6 +10,10 @@
  *   static const struct utest tests[] = { UTEST(foo), UTEST_KILLED(bar, 14) };
  *   int main(int argc, char **argv) { return utest_main("suite", "program", tests, UTEST_COUNT(tests), argc, argv); }
  *
+ * The suite runs only when argv is exactly {program} (a path to it is fine):
+ * anything else with no test name exits 2, so that a spawn whose argv the
+ * kernel mangled cannot start the whole suite again.
+ *
  * In the child, a test passes if it returns with no failed UT_CHECK (exit
  * status 0). A test whose point is to be killed passes if the kernel kills
  * it with the expected status (EXIT_KILLED_BASE + vector).

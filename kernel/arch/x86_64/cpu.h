@@ -124,9 +124,6 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-static inline void stac(void) { asm volatile("stac" ::: "memory", "cc"); }
-static inline void clac(void) { asm volatile("clac" ::: "memory", "cc"); }
-
 struct __attribute__((packed)) desc_ptr {
     uint16_t limit;
     uint64_t base;

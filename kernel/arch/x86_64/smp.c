@@ -17,6 +17,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
+#include "arch/x86_64/syscall.h"
 #include "arch/x86_64/tsc.h"
 #include "cpumask.h"
 #include "lib/string.h"
@@ -54,7 +55,7 @@ _Static_assert(sizeof(struct trampoline_params) == 40, "trampoline.asm's paramet
 
 extern const char trampoline_start[], trampoline_end[], trampoline_params[];
 
-uint64_t smp_bringup_us;
+uint64_t smp_bringup_us, smp_ap_start_max_us;
 static struct trampoline_params *params;
 
 cpumask_t cpumask_all_online(void)
@@ -75,6 +76,7 @@ static __attribute__((noreturn)) void ap_main(struct cpu *c)
     idt_load();
     write_cr3(virt_to_phys(kernel_pml4));   /* leave the trampoline's identity map */
     vmm_enable_protections();           /* WP, NX, SMEP, SMAP, PGE as on the BSP */
+    syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs are per CPU too */
     apic_init_cpu();                    /* this CPU's APIC, in the BSP's mode */
     KASSERT(apic_id() == c->apic_id);   /* the MADT's id is the one the SIPI reached */
     apic_timer_start();                 /* the tick, with the BSP's calibration */
@@ -153,6 +155,7 @@ static bool start_ap(int id, uint32_t apic_id)
     /* INIT, then two STARTUPs: the second covers a lost first one, and a running AP ignores it. */
     apic_send_init(apic_id);
     tsc_delay_us(INIT_DELAY_US);
+    uint64_t t_sipi = rdtsc();
     for (int i = 0; i < 2; i++) {
         apic_send_startup(apic_id, TRAMPOLINE_PHYS >> 12);
         tsc_delay_us(SIPI_DELAY_US);
@@ -168,6 +171,10 @@ static bool start_ap(int id, uint32_t apic_id)
         }
         cpu_relax();
     }
+    /* From the first STARTUP, so the delays we must wait anyway (INIT, second STARTUP) do not count. */
+    uint64_t us = tsc_to_us(rdtsc() - t_sipi);
+    if (us > smp_ap_start_max_us)
+        smp_ap_start_max_us = us;
     return true;
 }
 
@@ -209,6 +216,7 @@ void smp_boot_aps(void)
     smp_bringup_us = tsc_to_us(rdtsc() - t0);
     trampoline_teardown();
     apic_allow_shorthand(all);
-    printk("smp: %d CPUs online (%s), APs started in %lu.%03lu ms\n", ncpus, apic_x2apic ? "x2APIC" : "xAPIC",
-           (unsigned long)(smp_bringup_us / 1000), (unsigned long)(smp_bringup_us % 1000));
+    printk("smp: %d CPUs online (%s), APs started in %lu.%03lu ms (slowest %lu us from STARTUP to online)\n",
+           ncpus, apic_x2apic ? "x2APIC" : "xAPIC", (unsigned long)(smp_bringup_us / 1000),
+           (unsigned long)(smp_bringup_us % 1000), (unsigned long)smp_ap_start_max_us);
 }

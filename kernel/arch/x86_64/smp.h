@@ -5,8 +5,8 @@
 #pragma once
 #include <stdint.h>
 
-/* Time from the first INIT to the last AP online, in microseconds (tests, reports). */
-extern uint64_t smp_bringup_us;
+/* Microseconds from the first INIT to the last AP online, and the slowest AP's STARTUP-to-online. */
+extern uint64_t smp_bringup_us, smp_ap_start_max_us;
 
 /* BSP: start every enabled CPU of the MADT, one at a time. */
 void smp_boot_aps(void);

@@ -51,12 +51,10 @@ void tlb_shootdown(uintptr_t start, uintptr_t end, const cpumask_t *mask)
     start = ALIGN_DOWN(start, PAGE_SIZE);
     end = ALIGN_UP(end, PAGE_SIZE);
     KASSERT(start <= end);
-    cpumask_t online = cpumask_all_online();
-    uint64_t targets = mask->bits & online.bits;
-    if (start == end || !targets)
+    if (start == end || cpumask_empty(mask))
         return;
     /* With IRQs off there is no migration, so this test is exact (see tlb.h). */
-    KASSERT(irqs_enabled() || !(targets & ~(1ull << cpu_id())));
+    KASSERT(irqs_enabled() || !(mask->bits & cpumask_all_online().bits & ~(1ull << cpu_id())));
 
     uint64_t flags;
     for (;;) {
@@ -69,14 +67,15 @@ void tlb_shootdown(uintptr_t start, uintptr_t end, const cpumask_t *mask)
     }
 
     struct cpu *c = this_cpu();
-    uint64_t others = targets & ~(1ull << c->id);
+    /* This CPU counts even before it is marked online (early boot); others only once they are. */
+    uint64_t others = mask->bits & cpumask_all_online().bits & ~(1ull << c->id);
     req.start = start;
     req.end = end;
     __atomic_store_n(&req.pending, others, __ATOMIC_RELEASE);
     for (int i = 0; i < MAX_CPUS; i++)
         if (others & (1ull << i))
             apic_send_ipi(i, VEC_TLB_SHOOTDOWN);
-    if (targets & (1ull << c->id))
+    if (cpumask_test(mask, c->id))
         tlb_flush_range_local(start, end);      /* meanwhile the targets do theirs */
 
     uint64_t t0 = rdtsc(), timeout = tsc_from_us(TLB_ACK_TIMEOUT_US);

@@ -1,15 +1,21 @@
 /*
- * trap.c: exceptions. A kernel-mode fault is either fixed up through the
- * exception table (.ex_table: uaccess and test probes) or reported in full
- * and turned into a panic. User-mode faults go to user_exception().
+ * trap.c: exceptions. Anything from user mode goes through
+ * enter_from_user_mode() and exit_to_user_mode() (entry.c), exceptions to
+ * user_exception(). A kernel-mode fault is a demand fault on a user page
+ * (copy_*_user), fixed up through the exception table (.ex_table: uaccess
+ * and test probes), a stack overflow, an oops that kills the user process
+ * whose syscall faulted, or else reported in full and turned into a panic.
  */
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
+#include "entry.h"
 #include "ksyms.h"
+#include "mm/uvm.h"
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "proc/process.h"
 #include "stack/overflow.h"
 
 struct ex_entry {
@@ -91,19 +97,40 @@ static bool fixup_kernel_fault(struct pt_regs *r)
     return false;
 }
 
+/* NMI, #DF and #MC run on IST stacks ("paranoid"): never a way into the user-mode entry/exit work. */
+static bool paranoid_vector(uint64_t v)
+{
+    return v == VEC_NMI || v == VEC_DF || v == VEC_MC;
+}
+
 void trap_dispatch(struct pt_regs *regs)
 {
+    if (user_mode(regs) && !paranoid_vector(regs->vector)) {
+        enter_from_user_mode(regs);
+        if (regs->vector >= VEC_FIRST_IRQ)
+            irq_dispatch(regs);
+        else
+            user_exception(regs);
+        exit_to_user_mode(regs);
+        return;
+    }
     if (regs->vector >= VEC_FIRST_IRQ) {
         irq_dispatch(regs);
         return;
     }
     if (user_mode(regs)) {
-        user_exception(regs);
-        return;
+        trap_report(regs, "in user mode");
+        panic("%s from user mode", trap_name(regs->vector));
     }
+    /* A user address of the current process not mapped yet (copy_*_user): map it and retry. */
+    if (regs->vector == VEC_PF && uvm_kernel_fault(regs))
+        return;
     if (fixup_kernel_fault(regs))
         return;
     if (regs->vector == VEC_DF && kstack_overflow_handle(regs))
+        return;
+    /* A user thread's syscall faulted: end its process, not the kernel (never returns if so). */
+    if (process_kernel_oops(regs))
         return;
     trap_report(regs, "in kernel mode");
     panic("fatal exception %s in kernel mode", trap_name(regs->vector));
@@ -120,10 +147,4 @@ int probe_exec(void *addr)
 __attribute__((weak)) void irq_exit_kernel(struct pt_regs *regs)
 {
     (void)regs;
-}
-
-__attribute__((weak)) void user_exception(struct pt_regs *regs)
-{
-    trap_report(regs, "in user mode");
-    panic("user-mode exception with no user mode support");
 }

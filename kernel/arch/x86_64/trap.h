@@ -20,5 +20,5 @@ int probe_exec(void *addr);
 
 /* Vectors >= 32: arch/x86_64/irq.c. */
 void irq_dispatch(struct pt_regs *regs);
-/* Hook filled in by the user-mode code; the default reports and panics. */
+/* An exception in user mode (entry.c): a demand fault, or the end of the process. */
 void user_exception(struct pt_regs *regs);

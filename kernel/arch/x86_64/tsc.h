@@ -13,7 +13,7 @@ extern bool tsc_invariant;
 
 /* Measure tsc_hz against PIT channel 2 (BSP, once, before anything waits). */
 void tsc_init(void);
-/* One measurement over ms milliseconds (1..50) of PIT channel 2; 0 if the PIT does not count. */
+/* A fresh measurement over ms milliseconds (1..50) of PIT channel 2; 0 if the PIT does not count. */
 uint64_t tsc_measure_hz(unsigned ms);
 
 static inline uint64_t tsc_from_us(uint64_t us) { return tsc_hz / 1000000 * us + tsc_hz % 1000000 * us / 1000000; }

@@ -1,0 +1,91 @@
+/*
+ * entry.c: the C side of entering and leaving user mode (see entry.h), the
+ * first run of a user thread, and user-mode exceptions: a page fault may be
+ * a demand fault; anything else the process did wrong kills it.
+ */
+#include "entry.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/trap.h"
+#include "mm/layout.h"
+#include "mm/uvm.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+#include "proc/process.h"
+#include "sched/sched.h"
+#include "stack/strategy.h"
+#include "uapi/errno.h"
+#include "uapi/syscalls.h"
+
+void enter_from_user_mode(struct pt_regs *regs)
+{
+    (void)regs;
+    KASSERT(!irqs_enabled());
+    kstack_expand(current());           /* the stack strategy: map the lower stack pages */
+}
+
+/*
+ * A non-canonical user RSP: SYSRET would go on with it, but an iretq may
+ * fault in the kernel after its swapgs, where nothing can recover. One rule
+ * for both ways out: the process is killed as if it had used that RSP (#GP).
+ */
+static bool rsp_canonical(const struct pt_regs *regs)
+{
+    return regs->rsp < USER_TOP || regs->rsp >= DIRECT_MAP_BASE;
+}
+
+void exit_to_user_mode(struct pt_regs *regs)
+{
+    KASSERT(!irqs_enabled());
+    KASSERT(user_mode(regs));
+    if (!rsp_canonical(regs) && !process_dying()) {
+        struct process *p = current()->proc;
+        printk("user fault: pid %d (%s) tid %d: return to non-canonical RSP %p: killed\n", p->pid, p->name,
+               current()->tid, (void *)regs->rsp);
+        process_kill(p, EXIT_KILLED_BASE + VEC_GP);
+    }
+    for (;;) {
+        if (process_dying()) {
+            sti();
+            process_thread_exit(0);
+        }
+        if (this_cpu()->need_resched) {
+            schedule();         /* IRQs stay off: spin_lock saved them off */
+            continue;
+        }
+        break;
+    }
+    kstack_shrink(current());           /* the stack strategy: give them back */
+}
+
+void user_thread_first_entry(void)
+{
+    /* From switch_to() with sched_lock held, like a return from schedule_locked(). */
+    sched_finish_switch();
+    spin_unlock(&sched_lock, 0);        /* IRQs stay off until iretq */
+    struct pt_regs *regs = (struct pt_regs *)(current()->kstack_top - sizeof(struct pt_regs));
+    exit_to_user_mode(regs);
+    isr_return_to(regs);
+}
+
+/* A page fault the process's regions cannot explain, or any other exception: the process ends. */
+void user_exception(struct pt_regs *regs)
+{
+    struct thread *t = current();
+    struct process *p = t->proc;
+    uintptr_t cr2 = read_cr2();
+    KASSERT(p);
+    if (regs->vector == VEC_PF) {
+        sti();
+        int err = p->vm ? uvm_fault(p->vm, cr2, regs->error_code) : -EFAULT;
+        cli();
+        if (err == 0)
+            return;
+    }
+    printk("user fault: pid %d (%s) tid %d: %s (vector %lu) at RIP %p, CR2 %p, error code %#lx: killed\n",
+           p->pid, p->name, t->tid, trap_name(regs->vector), (unsigned long)regs->vector, (void *)regs->rip,
+           (void *)cr2, (unsigned long)regs->error_code);
+    process_kill(p, EXIT_KILLED_BASE + (int)regs->vector);
+    /* exit_to_user_mode() ends this thread. */
+}

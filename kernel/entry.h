@@ -1,0 +1,18 @@
+/*
+ * entry.h: what happens on every entry from and exit to user mode, whatever
+ * the way in (SYSCALL, interrupt, exception). Named as in Linux. Both run
+ * with IRQs off; the stack strategies hook in here (stack/strategy.h).
+ */
+#pragma once
+#include "arch/x86_64/ptregs.h"
+
+/* First thing after the entry stub for any entry from user mode. */
+void enter_from_user_mode(struct pt_regs *regs);
+/* Last thing before the return to user mode: pending work (reschedule, the process's end), in a loop. */
+void exit_to_user_mode(struct pt_regs *regs);
+
+/* A new user thread's first run: switch_to() returns here (see process_thread_create). */
+__attribute__((noreturn)) void user_thread_first_entry(void);
+
+/* isr.asm: pop regs (a frame on the thread's kernel stack) and iretq, IRQs off. */
+__attribute__((noreturn)) void isr_return_to(struct pt_regs *regs);

@@ -1,0 +1,118 @@
+/*
+ * futex.c: futex_wait and futex_wake. Waiters hang in a hash of buckets by
+ * (address space, user address), each waiter a kmalloc'd record and the
+ * bucket's wait queue a static object: nothing another CPU touches lives on
+ * a stack. All under sched_lock.
+ *
+ * No lost wake-ups without reading user memory under the lock: a waiter is
+ * queued first and reads the value after; a waker stores the new value
+ * before it wakes, so a waiter that read the old value is already queued.
+ */
+#include "arch/x86_64/cpu.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/uaccess.h"
+#include "proc/process.h"
+#include "sched/sched.h"
+#include "sched/wait.h"
+#include "syscall.h"
+#include "uapi/errno.h"
+
+#define FUTEX_BUCKETS 64
+
+struct futex_waiter {
+    struct thread *t;
+    const void *vm;
+    uintptr_t uaddr;
+    bool woken;
+    struct futex_waiter *next;
+};
+
+static struct futex_bucket {
+    struct wait_queue wq;
+    struct futex_waiter *waiters;
+} buckets[FUTEX_BUCKETS] = { [0 ... FUTEX_BUCKETS - 1] = { .wq = WAIT_QUEUE_INIT("futex") } };
+
+static struct futex_bucket *bucket_of(const void *vm, uintptr_t uaddr)
+{
+    uint64_t h = ((uintptr_t)vm >> 6) ^ (uaddr >> 2);
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return &buckets[(h >> 32) % FUTEX_BUCKETS];
+}
+
+static void waiter_unlink(struct futex_bucket *b, struct futex_waiter *w)
+{
+    for (struct futex_waiter **p = &b->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            return;
+        }
+}
+
+long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
+{
+    struct process *p = current()->proc;
+    if (uaddr % 4)
+        return -EINVAL;
+    if (!access_ok(uaddr, 4))
+        return -EFAULT;
+    struct futex_waiter *w = kzalloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    *w = (struct futex_waiter){ .t = current(), .vm = p->vm, .uaddr = uaddr };
+    struct futex_bucket *b = bucket_of(w->vm, uaddr);
+    uint64_t deadline = timeout_ms ? time_ns() + timeout_ms * 1000000ull : 0;
+
+    uint64_t f = spin_lock(&sched_lock);
+    w->next = b->waiters;
+    b->waiters = w;
+    spin_unlock(&sched_lock, f);
+
+    int value;
+    long ret = copy_from_user(&value, (const void *)uaddr, sizeof(value));
+    if (ret == 0 && value != (int)expected)
+        ret = -EAGAIN;
+
+    f = spin_lock(&sched_lock);
+    while (ret == 0 && !w->woken) {
+        if (p->dying)
+            ret = -EINTR;
+        else if (!sched_block_locked(&b->wq, deadline))
+            ret = -ETIMEDOUT;
+    }
+    if (!w->woken)
+        waiter_unlink(b, w);
+    spin_unlock(&sched_lock, f);
+    kfree(w);
+    return ret;
+}
+
+long sys_futex_wake(uint64_t uaddr, uint64_t count)
+{
+    struct process *p = current()->proc;
+    if (uaddr % 4)
+        return -EINVAL;
+    if (!access_ok(uaddr, 4))
+        return -EFAULT;
+    int value;
+    if (copy_from_user(&value, (const void *)uaddr, sizeof(value)))
+        return -EFAULT;     /* a futex is a word of the process's memory, even to wake it */
+    struct futex_bucket *b = bucket_of(p->vm, uaddr);
+    long woken = 0;
+    uint64_t f = spin_lock(&sched_lock);
+    for (struct futex_waiter **pp = &b->waiters; *pp && (uint64_t)woken < count;) {
+        struct futex_waiter *w = *pp;
+        if (w->vm != p->vm || w->uaddr != uaddr) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        w->woken = true;
+        wq_remove_locked(w->t);
+        sched_wake_locked(w->t);    /* nothing if it has not blocked yet: it sees `woken` */
+        woken++;
+    }
+    spin_unlock(&sched_lock, f);
+    return woken;
+}

@@ -1,0 +1,198 @@
+/*
+ * syscall.c: the syscall dispatch table, generated from SYSCALL_TABLE in
+ * uapi/syscalls.h, syscall_entry(), and the handlers too small for a file of
+ * their own. Processes, threads and waiting are proc/process.c; futexes are
+ * proc/futex.c; the entry stub is arch/x86_64/syscall.asm.
+ */
+#include "syscall.h"
+#include "arch/x86_64/cpu.h"
+#include "entry.h"
+#include "lib/string.h"
+#include "mm/uaccess.h"
+#include "mm/uvm.h"
+#include "percpu.h"
+#include "printk.h"
+#include "proc/process.h"
+#include "sched/sched.h"
+#include "stack/kstack.h"
+#include "stack/strategy.h"
+#include "uapi/errno.h"
+#include "uapi/kstat.h"
+
+/* Handler calls with the arguments in the ABI's registers (rdi, rsi, rdx, r10, r8, r9). */
+#define SYSCALL_ARGS_0(r)
+#define SYSCALL_ARGS_1(r) (r)->rdi
+#define SYSCALL_ARGS_2(r) (r)->rdi, (r)->rsi
+#define SYSCALL_ARGS_3(r) (r)->rdi, (r)->rsi, (r)->rdx
+#define SYSCALL_ARGS_4(r) (r)->rdi, (r)->rsi, (r)->rdx, (r)->r10
+#define SYSCALL_ARGS_5(r) (r)->rdi, (r)->rsi, (r)->rdx, (r)->r10, (r)->r8
+#define SYSCALL_ARGS_6(r) (r)->rdi, (r)->rsi, (r)->rdx, (r)->r10, (r)->r8, (r)->r9
+
+#define SYSCALL_STUB(num, name, nargs) \
+    static long call_##name(struct pt_regs *r) { (void)r; return sys_##name(SYSCALL_ARGS_##nargs(r)); }
+SYSCALL_TABLE(SYSCALL_STUB)
+#undef SYSCALL_STUB
+
+static const struct {
+    long (*call)(struct pt_regs *r);
+    const char *name;
+} syscall_table[SYSCALL_COUNT] = {
+#define SYSCALL_ROW(num, name, nargs) [num] = { call_##name, #name },
+    SYSCALL_TABLE(SYSCALL_ROW)
+#undef SYSCALL_ROW
+};
+
+bool testsys_enabled;
+
+static long dispatch(struct pt_regs *regs)
+{
+    uint64_t nr = regs->rax;
+    if (nr >= SYSCALL_COUNT || !syscall_table[nr].call)
+        return -ENOSYS;
+    if (strncmp(syscall_table[nr].name, "test_", 5) == 0 && !testsys_enabled)
+        return -ENOSYS;
+    return syscall_table[nr].call(regs);
+}
+
+/* SYSRET restores RIP from rcx and RFLAGS from r11 and cannot set RF; only a frame it restores exactly may use it. */
+static bool sysret_ok(const struct pt_regs *regs)
+{
+    return regs->rcx == regs->rip && regs->r11 == regs->rflags && regs->rip < 0x00007ffffffff000ul &&
+           regs->cs == SEL_UCODE && regs->ss == SEL_UDATA &&
+           !(regs->rflags & (RFLAGS_TF | RFLAGS_RF | RFLAGS_NT));
+}
+
+int syscall_entry(struct pt_regs *regs)
+{
+    enter_from_user_mode(regs);
+    sti();
+    regs->rax = (uint64_t)dispatch(regs);
+    cli();
+    exit_to_user_mode(regs);
+    return sysret_ok(regs);
+}
+
+/* ---------------------------------------------------------------- small handlers */
+
+long sys_write(uint64_t fd, uint64_t ubuf, uint64_t len)
+{
+    if (fd != 1 && fd != 2)
+        return -EBADF;
+    if (!access_ok(ubuf, len))
+        return -EFAULT;
+    /* A chunk fits printk's line buffer; a full chunk is cut after its last newline, so lines stay whole. */
+    char buf[255];
+    uint64_t done = 0;
+    while (done < len) {
+        size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        if (copy_from_user(buf, (const char *)ubuf + done, n))
+            return done ? (long)done : -EFAULT;
+        if (n == sizeof(buf) && done + n < len) {
+            size_t cut = n;
+            while (cut > 0 && buf[cut - 1] != '\n')
+                cut--;
+            if (cut)
+                n = cut;
+        }
+        printk("%.*s", (int)n, buf);
+        done += n;
+    }
+    return (long)done;
+}
+
+long sys_getpid(void)
+{
+    return current()->proc->pid;
+}
+
+long sys_gettid(void)
+{
+    return current()->tid;
+}
+
+long sys_yield(void)
+{
+    sched_yield();
+    return 0;
+}
+
+long sys_getcpu(void)
+{
+    return cpu_id();
+}
+
+long sys_uptime_ms(void)
+{
+    return (long)(time_ns() / 1000000);
+}
+
+long sys_mmap_anon(uint64_t len, uint64_t prot)
+{
+    return uvm_mmap(current()->proc->vm, len, (int)prot);
+}
+
+long sys_munmap(uint64_t addr, uint64_t len)
+{
+    return uvm_unmap(current()->proc->vm, addr, len);
+}
+
+long sys_kstat(uint64_t ubuf, uint64_t size)
+{
+    struct kstat ks;
+    kstack_fill_kstat(&ks);
+    size_t n = size < sizeof(ks) ? size : sizeof(ks);
+    if (copy_to_user((void *)ubuf, &ks, n))
+        return -EFAULT;
+    return (long)n;
+}
+
+/* ---------------------------------------------------------------- testsys=1 only */
+
+#define TEST_STACK_FRAME 240
+
+/* One frame of a known size; the volatile array keeps it from being merged or shrunk. */
+__attribute__((noinline)) static uintptr_t test_stack_recurse(uintptr_t target)
+{
+    volatile char frame[TEST_STACK_FRAME];
+    frame[0] = 0;
+    uintptr_t sp = read_rsp();
+    uintptr_t deepest = sp <= target ? sp : test_stack_recurse(target);
+    return deepest + (uintptr_t)frame[0];   /* read after the call: the frame stays live */
+}
+
+long sys_test_stack(uint64_t bytes)
+{
+    struct thread *t = current();
+    if (bytes > THREAD_SIZE)
+        return -EINVAL;
+    uintptr_t deepest = test_stack_recurse(t->kstack_top - bytes);
+    return (long)(t->kstack_top - deepest);
+}
+
+/* Recursion the compiler cannot prove infinite; it ends in the guard page (the #DF report). */
+__attribute__((noinline)) static long test_overflow_recurse(volatile long *depth)
+{
+    volatile char frame[TEST_STACK_FRAME];
+    frame[0] = (char)*depth;
+    (*depth)++;
+    if (*depth < 0)
+        return frame[0];
+    return test_overflow_recurse(depth) + frame[0];
+}
+
+/* Volatile, so the compiler cannot see the NULL and replace the load with a trap. */
+static volatile uintptr_t test_null;
+
+long sys_test_fault(uint64_t kind)
+{
+    switch (kind) {
+    case TEST_FAULT_KERNEL_NULL:
+        return *(volatile long *)test_null;     /* no exception-table entry: an oops */
+    case TEST_FAULT_STACK_OVERFLOW: {
+        volatile long depth = 0;
+        return test_overflow_recurse(&depth);
+    }
+    default:
+        return -EINVAL;
+    }
+}
