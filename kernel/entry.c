@@ -14,6 +14,7 @@
 #include "printk.h"
 #include "proc/process.h"
 #include "sched/sched.h"
+#include "stack/kstack.h"
 #include "stack/strategy.h"
 #include "uapi/errno.h"
 #include "uapi/syscalls.h"
@@ -45,18 +46,26 @@ void exit_to_user_mode(struct pt_regs *regs)
                current()->tid, (void *)regs->rsp);
         process_kill(p, EXIT_KILLED_BASE + VEC_GP);
     }
+    /*
+     * Work first, with the stack as it is; then give the lower stack pages back
+     * *before* a reschedule, so a thread preempted in user mode waits on the run
+     * queue with its top page only (the scheduler's path fits in it). A thread
+     * that finds its process dying after that maps what it needs (kstack_ensure).
+     */
     for (;;) {
         if (process_dying()) {
             sti();
+            kstack_ensure(THREAD_SIZE / 2);
             process_thread_exit(0);
         }
+        kstack_shrink(current());       /* the stack strategy: give them back */
         if (this_cpu()->need_resched) {
-            schedule();         /* IRQs stay off: spin_lock saved them off */
+            schedule();                 /* IRQs stay off: spin_lock saved them off */
             continue;
         }
         break;
     }
-    kstack_shrink(current());           /* the stack strategy: give them back */
+    kstack_return_to_user();            /* from here to the next entry, no kernel code runs on this CPU */
 }
 
 void user_thread_first_entry(void)

@@ -7,6 +7,7 @@
 #include "syscall.h"
 #include "arch/x86_64/cpu.h"
 #include "entry.h"
+#include "stack/cache.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
@@ -66,6 +67,7 @@ int syscall_entry(struct pt_regs *regs)
 {
     enter_from_user_mode(regs);
     sti();
+    kstack_cache_balance();             /* refill or drain, where IRQs are on (docs/DESIGN.md 6) */
     regs->rax = (uint64_t)dispatch(regs);
     cli();
     exit_to_user_mode(regs);
@@ -167,6 +169,43 @@ long sys_test_stack(uint64_t bytes)
         return -EINVAL;
     uintptr_t deepest = test_stack_recurse(t->kstack_top - bytes);
     return (long)(t->kstack_top - deepest);
+}
+
+/*
+ * The TLB hazard probe: frames full of canaries derived from (seed, depth,
+ * word), a sleep at the deepest point (where the thread may be woken on
+ * another CPU), and a check of every frame on the way back. A stale
+ * translation of a stack page on some CPU shows up as a bad frame here, or
+ * in whichever thread's page was written through it.
+ */
+#define CANARY_WORDS 28
+
+__attribute__((noinline)) static long canary_recurse(uintptr_t target, uint64_t seed, uint64_t depth, uint64_t sleep_ms)
+{
+    volatile uint64_t frame[CANARY_WORDS];
+    for (int i = 0; i < CANARY_WORDS; i++)
+        frame[i] = seed ^ (depth * 0x9e3779b97f4a7c15ull) ^ (uint64_t)i;
+    long bad = 0;
+    if (read_rsp() <= target) {
+        sched_sleep_ms(sleep_ms);               /* blocked deep in the kernel, pages mapped ... */
+        sched_move_to((cpu_id() + 1) % ncpus);  /* ... and on to another CPU, as a wakeup might */
+    } else
+        bad = canary_recurse(target, seed, depth + 1, sleep_ms);
+    for (int i = 0; i < CANARY_WORDS; i++)
+        if (frame[i] != (seed ^ (depth * 0x9e3779b97f4a7c15ull) ^ (uint64_t)i)) {
+            bad++;
+            break;
+        }
+    return bad;
+}
+
+long sys_test_stack_canary(uint64_t bytes, uint64_t sleep_ms)
+{
+    struct thread *t = current();
+    if (bytes > THREAD_SIZE - 1024 || sleep_ms > 1000)
+        return -EINVAL;
+    uint64_t seed = rdtsc() ^ ((uint64_t)t->tid << 40);
+    return canary_recurse(t->kstack_top - bytes, seed, 0, sleep_ms);
 }
 
 /* Recursion the compiler cannot prove infinite; it ends in the guard page (the #DF report). */

@@ -131,6 +131,8 @@ void sched_finish_switch(void)
     struct thread *prev = c->switch_prev;
     c->switch_prev = NULL;
     if (prev) {
+        if (prev->state == THREAD_DEAD)
+            kstack_thread_exit(prev);   /* its expanded pages back to the cache now, not at reaping */
         __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
         if (prev->state == THREAD_DEAD && prev->detached)
             thread_zombie_locked(prev);
@@ -144,8 +146,16 @@ void schedule_locked(void)
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
 
-    if (prev->state == THREAD_RUNNING && prev != c->idle)
-        rq_push(c, prev);
+    if (prev->state == THREAD_RUNNING && prev != c->idle) {
+        if (prev->move_to > 0 && prev->move_to - 1 != c->id) {
+            struct cpu *target = &cpus[prev->move_to - 1];
+            rq_push(target, prev);      /* sched_move_to(): the target CPU takes it from here */
+            kick_cpu(target);
+        } else {
+            rq_push(c, prev);
+        }
+        prev->move_to = 0;
+    }
     struct thread *next = rq_pop(c);
     if (!next)
         next = steal(c);
@@ -187,6 +197,16 @@ void schedule(void)
 void sched_yield(void)
 {
     schedule();
+}
+
+void sched_move_to(int cpu)
+{
+    if (cpu < 0 || cpu >= ncpus || !cpus[cpu].online)
+        return;
+    uint64_t f = spin_lock(&sched_lock);
+    current()->move_to = cpu + 1;
+    schedule_locked();
+    spin_unlock(&sched_lock, f);
 }
 
 void sched_migrated(struct thread *t, int from_cpu)

@@ -27,6 +27,8 @@ void schedule(void);
 /* schedule() for a caller that holds sched_lock; returns with it still held. */
 void schedule_locked(void);
 void sched_yield(void);
+/* Continue on another CPU (tests: threads that migrate on purpose). */
+void sched_move_to(int cpu);
 /* Make a blocked thread runnable (sched_lock held). */
 void sched_wake_locked(struct thread *t);
 /* Put a new thread on a run queue. */

@@ -32,6 +32,7 @@ struct thread {
     bool on_cpu;                    /* still executing (or switching out) somewhere */
     cpumask_t cpus_run;             /* every CPU it has run on (tests, accounting) */
     uint64_t migrations;
+    int move_to;                    /* sched_move_to(): CPU + 1, or 0 */
 
     struct thread *rq_next;         /* run queue link */
     struct thread *wait_next;       /* wait queue link */

@@ -13,8 +13,6 @@
 #include "stack/cache.h"
 #include "stack/kstack.h"
 
-extern uint64_t kstack_expands, kstack_shrinks;
-extern uint64_t kstack_pages_used_hist[KSTAT_HIST_MAX];
 
 static int mapped_pages(const struct thread *t)
 {
@@ -30,6 +28,7 @@ void kstack_fill_kstat(struct kstat *k)
     k->version = 1;
     k->strategy = kstack_strategy;
     k->cpus = (uint32_t)ncpus;
+    k->tlb_unsafe = !kstack_tlb_safe;
 
     uint64_t f = spin_lock(&sched_lock);
     for (struct thread *t = thread_first(); t; t = t->all_next) {
@@ -47,17 +46,19 @@ void kstack_fill_kstat(struct kstat *k)
 
     k->fixed_equivalent_pages = (uint64_t)(k->user_threads + k->kernel_threads) * KSTACK_PAGES;
     k->cache_pages = kstack_cache_pages();
-    k->expands = kstack_expands;
-    k->shrinks = kstack_shrinks;
     for (int i = 0; i < ncpus; i++) {
         k->cache_take += kstack_caches[i].take;
         k->cache_give += kstack_caches[i].give;
         k->cache_refill += kstack_caches[i].refill;
         k->cache_drain += kstack_caches[i].drain;
+        k->expands += kstack_caches[i].expands;
+        k->shrinks += kstack_caches[i].shrinks;
+        for (int h = 0; h < KSTAT_HIST_MAX; h++)
+            k->pages_used_hist[h] += kstack_caches[i].pages_used_hist[h];
     }
     k->tlb_invalidations = kstack_tlb_invalidations;
+    k->tlb_stale_reads = kstack_tlb_stale_reads;
     k->migrations = sched_total_migrations();
-    memcpy(k->pages_used_hist, kstack_pages_used_hist, sizeof(k->pages_used_hist));
     k->free_pages = pmm_free_pages();
 }
 

@@ -1,10 +1,11 @@
 /*
- * cache.h: the per-CPU stack page cache (docs/DESIGN.md section 6). Entry
+ * cache.h: the per-CPU stack page cache and per-CPU stack counters (docs/DESIGN.md section 6). Entry
  * takes pages and exit gives them back with IRQs off and no lock; refill and
  * drain against the page allocator happen only where IRQs are on.
  */
 #pragma once
 #include <stdint.h>
+#include "uapi/kstat.h"
 
 #define KSTACK_CACHE_CAP    64
 #define KSTACK_CACHE_LOW    8       /* refill below this ... */
@@ -16,6 +17,9 @@ struct kstack_cache {
     int count;
     int count_at_exit;              /* the invariant: entry finds what the last exit left */
     uint64_t take, give, refill, drain, empty;
+    /* The strategy's counters live here too: per CPU, bumped with IRQs off, so never lost. */
+    uint64_t expands, shrinks;
+    uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 
 extern struct kstack_cache kstack_caches[];

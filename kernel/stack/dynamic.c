@@ -20,8 +20,6 @@
 enum kstack_strategy kstack_strategy = KSTACK_EAGER;
 const char *const kstack_strategy_names[] = { "fixed", "eager", NULL };
 
-uint64_t kstack_expands, kstack_shrinks;
-uint64_t kstack_pages_used_hist[KSTAT_HIST_MAX];
 
 #define ENSURE_PAGES ((int)(KSTACK_ENSURE_MAX / PAGE_SIZE))
 
@@ -56,7 +54,7 @@ void kstack_expand(struct thread *t)
 {
     KASSERT(!irqs_enabled());
     struct kstack_cache *k = &kstack_caches[cpu_id()];
-    /* Nothing ran on this CPU since its last exit to user mode: the cache is as that exit left it. */
+    /* Nothing ran on this CPU since its last return to user mode: the cache is as that return left it. */
     KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
     if (kstack_strategy != KSTACK_EAGER || t->kstack_expanded)
         return;
@@ -66,10 +64,10 @@ void kstack_expand(struct thread *t)
             panic("kstack: no page to expand thread %d's stack", t->tid);
         uint64_t *pte = kstack_page_pte(t->kstack_base, i);
         KASSERT(pte && !(*pte & PTE_P));
-        *pte = pa | PTE_P | PTE_W | PTE_NX;     /* A and D clear: the histogram reads them */
+        *pte = pa | PTE_KSTACK;                 /* A and D clear: the histogram reads them */
     }
     t->kstack_expanded = true;
-    kstack_expands++;
+    k->expands++;
 }
 
 void kstack_shrink(struct thread *t)
@@ -91,13 +89,33 @@ void kstack_shrink(struct thread *t)
         any = true;
     }
     if (kstack_strategy == KSTACK_EAGER && t->kstack_expanded) {
-        kstack_pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
+        struct kstack_cache *k = &kstack_caches[cpu_id()];
+        k->pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
         if (used > t->kstack_high_water)
             t->kstack_high_water = used;
         t->kstack_expanded = false;
-        kstack_shrinks++;
+        k->shrinks++;
     }
     (void)any;
+}
+
+/*
+ * A user thread that ends inside the kernel (thread_exit, a kill) never
+ * reaches exit_to_user_mode(): its expansion goes back to the cache here, so
+ * every take is matched by a give. Called with the thread off every CPU.
+ */
+void kstack_thread_exit(struct thread *t)
+{
+    if (!t->kstack_expanded)
+        return;
+    uint64_t flags = irq_save();
+    kstack_shrink(t);
+    irq_restore(flags);
+}
+
+void kstack_return_to_user(void)
+{
+    KASSERT(!irqs_enabled());
     struct kstack_cache *k = &kstack_caches[cpu_id()];
     k->count_at_exit = k->count;
 }

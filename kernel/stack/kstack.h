@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mm/layout.h"
+#include "mm/vmm.h"
 
 #define KSTACK_SLOT_SIZE    (64 * 1024ul)
 #define THREAD_SIZE         (16 * 1024ul)
@@ -18,6 +19,13 @@
 #define KSTACK_MAX_SLOTS    65536                           /* 4 GiB of the area */
 
 struct cpu;
+
+/*
+ * Stack pages are global, like all kernel mappings: a CR3 switch does not
+ * flush them, so only invlpg (or a global flush) removes a translation, and
+ * the TLB rule of docs/DESIGN.md section 7 is what keeps them correct.
+ */
+#define PTE_KSTACK (PTE_P | PTE_W | PTE_NX | PTE_G)
 
 static inline uintptr_t kstack_slot_top(uintptr_t base) { return base + KSTACK_SLOT_SIZE; }
 /* Page i of a slot counted from the top: 0 is the top page. */
@@ -69,6 +77,7 @@ bool kstack_is_guard(uintptr_t va);
 struct thread;
 extern bool kstack_tlb_safe;
 extern uint64_t kstack_tlb_invalidations;
+extern uint64_t kstack_tlb_stale_reads;
 void kstack_tlb_init(void);
 void kstack_switch_in(struct thread *t, int from_cpu);
 void kstack_thread_exit(struct thread *t);

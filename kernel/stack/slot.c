@@ -90,7 +90,7 @@ uint64_t *kstack_page_pte(uintptr_t base, int i)
 int kstack_map_phys(uintptr_t base, int i, uint64_t pa)
 {
     KASSERT(i >= 0 && (uintptr_t)i < KSTACK_ENSURE_MAX / PAGE_SIZE);
-    int err = vmm_map(kernel_pml4, kstack_page_va(base, i), pa, PTE_P | PTE_W | PTE_NX);
+    int err = vmm_map(kernel_pml4, kstack_page_va(base, i), pa, PTE_KSTACK);
     /* Slots are reused: this CPU may still hold the previous owner's translation of the page. */
     if (!err)
         invlpg(kstack_page_va(base, i));

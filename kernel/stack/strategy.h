@@ -28,6 +28,8 @@ int kstack_pages_at_rest(void);
 /* IRQs off, first thing on entry from user mode / last thing before the return. */
 void kstack_expand(struct thread *t);
 void kstack_shrink(struct thread *t);
+/* IRQs off, the very last step before the return to user mode: remembers the cache level. */
+void kstack_return_to_user(void);
 
 /* Map pages below the current ones until `bytes` remain below RSP (up to 32 KiB of stack). */
 int kstack_ensure(size_t bytes);

@@ -5,33 +5,68 @@
  * on the new CPU before it runs, so no stale translation of a page that
  * since went back to the allocator can be used. kstack_tlb=unsafe turns it
  * off, only to show the hazard.
+ *
+ * With testsys=1 every such switch-in is also checked: each mapped page of
+ * the slot is read through its virtual address and compared with the page
+ * the PTE names, read through the direct map. A difference is a read
+ * through a stale translation: the thread would have run on someone else's
+ * page. It is counted and reported; under kstack_tlb=unsafe the page is then
+ * invalidated after all, so the machine lives to report it (the thread's
+ * next write would have corrupted the page's new owner).
  */
 #include "arch/x86_64/cpu.h"
 #include "cmdline.h"
+#include "lib/string.h"
+#include "mm/vmm.h"
 #include "percpu.h"
+#include "printk.h"
 #include "sched/thread.h"
 #include "stack/kstack.h"
 
 bool kstack_tlb_safe = true;
+static bool kstack_tlb_check;
 uint64_t kstack_tlb_invalidations;
+uint64_t kstack_tlb_stale_reads;
+
+#define STALE_REPORTS 3
 
 void kstack_tlb_init(void)
 {
     static const char *const modes[] = { "safe", "unsafe", NULL };
     kstack_tlb_safe = cmdline_choice("kstack_tlb", modes, 0) == 0;
+    kstack_tlb_check = cmdline_int("testsys", 0) != 0;
+    if (!kstack_tlb_safe)
+        printk("kstack: kstack_tlb=unsafe: stack pages are NOT invalidated on migration (hazard test only)\n");
+}
+
+static void check_stale(struct thread *t)
+{
+    for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++) {
+        uint64_t *pte = kstack_page_pte(t->kstack_base, i);
+        if (!pte || !(*pte & PTE_P))
+            continue;
+        uintptr_t va = kstack_page_va(t->kstack_base, i);
+        if (memcmp((void *)va, phys_to_virt(*pte & PTE_ADDR), PAGE_SIZE) == 0)
+            continue;
+        uint64_t n = __atomic_add_fetch(&kstack_tlb_stale_reads, 1, __ATOMIC_RELAXED);
+        if (n <= STALE_REPORTS)
+            printk("kstack: STALE TLB entry: cpu %d sees page %d of thread %d's stack (%p) through a translation "
+                   "to a page the thread no longer owns%s\n",
+                   cpu_id(), i, t->tid, (void *)va, n == STALE_REPORTS ? " (further reports suppressed)" : "");
+        invlpg(va);
+    }
 }
 
 void kstack_switch_in(struct thread *t, int from_cpu)
 {
     (void)from_cpu;
-    if (!kstack_tlb_safe || !t->kstack_base)
+    if (!t->kstack_base)
         return;
-    for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
-        invlpg(kstack_page_va(t->kstack_base, i));
-    __atomic_fetch_add(&kstack_tlb_invalidations, 1, __ATOMIC_RELAXED);
-}
-
-void kstack_thread_exit(struct thread *t)
-{
-    (void)t;
+    if (kstack_tlb_safe) {
+        for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
+            invlpg(kstack_page_va(t->kstack_base, i));
+        __atomic_fetch_add(&kstack_tlb_invalidations, 1, __ATOMIC_RELAXED);
+    }
+    if (kstack_tlb_check)
+        check_stale(t);
 }

@@ -13,7 +13,7 @@ struct kstat {
     uint32_t cpus;
     uint32_t user_threads;
     uint32_t kernel_threads;
-    uint32_t pad;
+    uint32_t tlb_unsafe;            /* kstack_tlb=unsafe: the invalidation rule is off */
     uint64_t resident_stack_pages;  /* mapped stack pages of all threads (cache apart) */
     uint64_t fixed_equivalent_pages;/* what the fixed strategy would have: 4 per thread */
     uint64_t cache_pages;           /* pages in the per-CPU caches */
@@ -23,4 +23,5 @@ struct kstat {
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
     uint64_t free_pages;            /* the page allocator's free count */
     uint64_t high_water_pages;      /* the calling thread's stack high-water mark */
+    uint64_t tlb_stale_reads;       /* testsys=1: switch-ins that saw a stale stack translation */
 };

@@ -28,9 +28,10 @@
     SYSCALL(16, getcpu, 0)        /* -> the CPU this thread runs on */                         \
     SYSCALL(17, uptime_ms, 0)                                                                  \
     SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
-    SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */
+    SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
+    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */
 
-#define SYSCALL_COUNT 20
+#define SYSCALL_COUNT 21
 
 /* mmap_anon prot bits */
 #define PROT_READ   1

@@ -97,6 +97,10 @@ static inline long sys_getcpu(void) { return SYSCALL_CALL(getcpu, 0, 0, 0, 0); }
 static inline long sys_uptime_ms(void) { return SYSCALL_CALL(uptime_ms, 0, 0, 0, 0); }
 static inline long sys_test_stack(size_t bytes) { return SYSCALL_CALL(test_stack, 1, bytes, 0, 0); }
 static inline long sys_test_fault(int kind) { return SYSCALL_CALL(test_fault, 1, kind, 0, 0); }
+static inline long sys_test_stack_canary(size_t bytes, unsigned long sleep_ms)
+{
+    return SYSCALL_CALL(test_stack_canary, 2, bytes, sleep_ms, 0);
+}
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

@@ -1,0 +1,137 @@
+/*
+ * kstacktests.c: suite `kstack`, the stack strategy seen from user space,
+ * run once per strategy (kstack=fixed|eager). Each test runs in a child
+ * process of its own (lib/utest.h); the numbers come from kstat.
+ */
+#include "stdio.h"
+#include "syscall.h"
+#include "thread.h"
+#include "utest.h"
+
+#define PROGRAM "kstacktests"
+#define REST_THREADS 500
+#define KSTACK_PAGES 4
+
+static struct kstat kstat_now(void)
+{
+    struct kstat k;
+    long n = sys_kstat(&k, sizeof(k));
+    UT_CHECK_EQ(n, sizeof(k));
+    return k;
+}
+
+/* Pages a user thread keeps while it runs in user mode. */
+static unsigned long pages_at_rest(const struct kstat *k)
+{
+    return k->strategy == 0 ? KSTACK_PAGES : 1;
+}
+
+static volatile int go, spinning, stop;
+
+static void spin_in_user_mode(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+        sys_futex_wait((int *)&go, 0, 0);       /* blocked in the kernel until every thread exists */
+    __atomic_fetch_add(&spinning, 1, __ATOMIC_RELAXED);    /* back in user mode at least once */
+    while (!stop)
+        __asm__ volatile("pause");
+}
+
+/*
+ * 500 threads spinning in user mode. The only user threads in the kernel
+ * are this one (in kstat) and its parent (in wait): each holds 4 pages;
+ * every other holds what the strategy keeps at rest.
+ */
+static void test_at_rest(void)
+{
+    static int tids[REST_THREADS];
+    go = spinning = stop = 0;
+    for (int i = 0; i < REST_THREADS; i++) {
+        tids[i] = thread_spawn(spin_in_user_mode, NULL);
+        UT_CHECK(tids[i] > 0);
+        if (tids[i] <= 0)
+            return;
+    }
+    __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&go, REST_THREADS);
+    for (int i = 0; i < 6000 && spinning < REST_THREADS; i++)
+        sys_sleep_ms(10);
+    UT_CHECK_EQ(spinning, REST_THREADS);
+
+    struct kstat k = kstat_now();
+    unsigned long in_kernel = 2;
+    UT_CHECK_EQ(k.user_threads, REST_THREADS + in_kernel);
+    unsigned long expect = k.kernel_threads * KSTACK_PAGES + (k.user_threads - in_kernel) * pages_at_rest(&k) +
+                           in_kernel * KSTACK_PAGES;
+    UT_CHECK_EQ(k.resident_stack_pages, expect);
+    UT_CHECK_EQ(k.fixed_equivalent_pages, (k.user_threads + k.kernel_threads) * KSTACK_PAGES);
+    printf("    # at rest (%s): %u user + %u kernel threads: %lu resident stack pages, fixed would use %lu\n",
+           k.strategy == 0 ? "fixed" : "eager", k.user_threads, k.kernel_threads,
+           (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages);
+
+    stop = 1;
+    for (int i = 0; i < REST_THREADS; i++)
+        UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
+}
+
+/*
+ * When every thread but the caller and its parent is back in user mode:
+ * each expand was matched by a shrink, and every page taken from a cache
+ * was given back, but for the 3 pages of each of the two expanded stacks.
+ */
+static void test_counters_balance(void)
+{
+    for (int i = 0; i < 50; i++)
+        sys_test_stack(8192);
+    struct kstat k = kstat_now();
+    unsigned long expanded = k.strategy == 0 ? 0 : 2;
+    UT_CHECK_EQ(k.expands, k.shrinks + expanded);
+    UT_CHECK_EQ(k.cache_take, k.cache_give + expanded * (KSTACK_PAGES - 1));
+    if (k.strategy != 0) {
+        unsigned long entries = 0;
+        for (int i = 0; i < KSTAT_HIST_MAX; i++)
+            entries += k.pages_used_hist[i];
+        UT_CHECK_EQ(entries, k.shrinks);
+        UT_CHECK(k.pages_used_hist[3] + k.pages_used_hist[4] >= 50);  /* the 8 KiB calls used 3 pages or more */
+    }
+}
+
+static void test_test_stack_depths(void)
+{
+    static const long depths[] = { 1024, 4096, 8192, 12288 };
+    for (int d = 0; d < 4; d++) {
+        long got = sys_test_stack((size_t)depths[d]);
+        UT_CHECK(got >= depths[d] && got < depths[d] + 1024);
+    }
+    UT_CHECK_EQ(sys_test_stack(20000), -EINVAL);
+    struct kstat k = kstat_now();
+    UT_CHECK(k.high_water_pages >= (k.strategy == 0 ? 0 : 4));
+}
+
+static void test_threads_come_and_go_without_leaks(void)
+{
+    for (int round = 0; round < 5; round++) {
+        int tids[32];
+        for (int i = 0; i < 32; i++)
+            tids[i] = thread_spawn(spin_in_user_mode, NULL);
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+        stop = 1;
+        sys_futex_wake((int *)&go, 32);
+        for (int i = 0; i < 32; i++)
+            UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
+        go = stop = 0;
+    }
+}
+
+static const struct utest tests[] = {
+    UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),
+    UTEST(counters_balance),
+    UTEST(test_stack_depths),
+    UTEST_EXPECT(threads_come_and_go_without_leaks, UTEST_LEAK_CHECK, 0),
+};
+
+int main(int argc, char **argv)
+{
+    return utest_main("kstack", PROGRAM, tests, UTEST_COUNT(tests), argc, argv);
+}
