@@ -12,7 +12,7 @@ ACCEL    ?= tcg
 export ACCEL
 SMP      ?= 2
 MEM      ?= 512M
-CMDLINE  ?=
+CMDLINE  ?= testsys=1
 FIRMWARE ?= bios
 OPT      ?= -O2
 

@@ -8,6 +8,7 @@
 #include "mm/pmm.h"
 #include "mm/vmm.h"
 #include "stack/cache.h"
+#include "stack/strategy.h"
 #include "panic.h"
 #include "printk.h"
 
@@ -139,6 +140,7 @@ void ktest_main(const char *spec)
     for (int i = 0; i < n; i++)
         if (spec_has(spec, suites[i]))
             ok &= run_suite(suites[i], ++index);
+    kstack_print_kstat("ktest done");
     printk("ktest: %s\n", ok ? "all passed" : "FAILED");
     machine_exit(ok ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
 }

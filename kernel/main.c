@@ -68,6 +68,7 @@ static void kernel_main_thread(void *arg)
 {
     (void)arg;
     char spec[64];
+    testsys_enabled = cmdline_int("testsys", 0) != 0;  /* test-only syscalls, and QEMU exits with init */
     if (cmdline_get("ktest", spec, sizeof(spec)))
         ktest_main(spec);               /* runs the tests and leaves QEMU */
     process_start_init();               /* init= (default init); with testsys=1 its exit leaves QEMU */

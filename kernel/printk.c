@@ -70,3 +70,14 @@ size_t console_capture_stop(void)
     spin_unlock(&console_lock, flags);
     return n;
 }
+
+void console_puts(const char *s)
+{
+    bool recursive = spin_held_by_me(&console_lock);
+    uint64_t flags = 0;
+    if (!recursive)
+        flags = spin_lock(&console_lock);
+    console_write(s, strlen(s));
+    if (!recursive)
+        spin_unlock(&console_lock, flags);
+}

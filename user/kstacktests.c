@@ -88,6 +88,8 @@ static void test_counters_balance(void)
     unsigned long expanded = k.strategy == 0 ? 0 : 2;
     UT_CHECK_EQ(k.expands, k.shrinks + expanded);
     UT_CHECK_EQ(k.cache_take, k.cache_give + expanded * (KSTACK_PAGES - 1));
+    /* Every page in a cache came from a refill, a give or an empty take, and left by a take or a drain. */
+    UT_CHECK_EQ(k.cache_pages, k.cache_refill + k.cache_give + k.cache_empty - k.cache_take - k.cache_drain);
     if (k.strategy != 0) {
         unsigned long entries = 0;
         for (int i = 0; i < KSTAT_HIST_MAX; i++)
@@ -124,7 +126,14 @@ static void test_threads_come_and_go_without_leaks(void)
     }
 }
 
+/* Not a test of its own: the overflow suite spawns it with kstack_overflow=kill and reads the report. */
+static void test_syscall_overflow(void)
+{
+    sys_test_fault(TEST_FAULT_STACK_OVERFLOW);
+}
+
 static const struct utest tests[] = {
+    UTEST_EXPECT(syscall_overflow, UTEST_HELPER, EXIT_KILLED_BASE + 8),
     UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),
     UTEST(counters_balance),
     UTEST(test_stack_depths),

@@ -214,6 +214,7 @@ static void process_finish(struct process *p)
     if (p == init_proc) {
         init_proc = NULL;
         printk("init: program %s (pid %d) exited with status %d\n", p->name, p->pid, p->exit_status);
+        kstack_print_kstat("init exited");
         if (testsys_enabled) {
             printk("init: testsys=1: leaving QEMU (%s)\n", p->exit_status == 0 ? "pass" : "fail");
             machine_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
@@ -401,7 +402,6 @@ void process_start_init(void)
 {
     char name[64] = "init";
     cmdline_get("init", name, sizeof(name));
-    testsys_enabled = cmdline_int("testsys", 0) != 0;
     char *argv[] = { name, NULL };
     int pid = spawn(name, 1, argv, NULL, true);
     if (pid < 0) {

@@ -6,6 +6,7 @@
  */
 #include "stack/strategy.h"
 #include "lib/string.h"
+#include "mm/kmalloc.h"
 #include "mm/pmm.h"
 #include "percpu.h"
 #include "printk.h"
@@ -51,6 +52,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->cache_give += kstack_caches[i].give;
         k->cache_refill += kstack_caches[i].refill;
         k->cache_drain += kstack_caches[i].drain;
+        k->cache_empty += kstack_caches[i].empty;
         k->expands += kstack_caches[i].expands;
         k->shrinks += kstack_caches[i].shrinks;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
@@ -77,15 +79,23 @@ void kstack_print_kstat(const char *why)
     int n = 0;
     for (int i = 0; i < KSTAT_HIST_MAX; i++)
         n += snprintf(hist + n, sizeof(hist) - (size_t)n, "%s%lu", i ? "," : "", (unsigned long)k.pages_used_hist[i]);
-    printk("KSTAT {\"why\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"user_threads\":%u,\"kernel_threads\":%u,"
-           "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
-           "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
-           "\"cache_refill\":%lu,\"cache_drain\":%lu,\"tlb_invalidations\":%lu,\"migrations\":%lu,"
-           "\"free_pages\":%lu,\"pages_used_hist\":[%s]}\n",
-           why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
-           (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
-           (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
-           (unsigned long)k.faults, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
-           (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.tlb_invalidations,
-           (unsigned long)k.migrations, (unsigned long)k.free_pages, hist);
+    enum { LINE = 1024 };
+    char *line = kmalloc(LINE);
+    if (!line)
+        return;
+    snprintf(line, LINE,
+             "KSTAT {\"why\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"user_threads\":%u,\"kernel_threads\":%u,"
+             "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
+             "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
+             "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
+             "\"migrations\":%lu,\"free_pages\":%lu,\"pages_used_hist\":[%s]}\n",
+             why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
+             (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
+             (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
+             (unsigned long)k.faults, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
+             (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.cache_empty,
+             (unsigned long)k.tlb_invalidations,
+             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages, hist);
+    console_puts(line);
+    kfree(line);
 }

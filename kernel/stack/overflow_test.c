@@ -2,6 +2,7 @@
 #include "ktest.h"
 #include "mm/kmalloc.h"
 #include "printk.h"
+#include "proc/process.h"
 #include "sched/sched.h"
 #include "stack/overflow.h"
 #include "uapi/errno.h"
@@ -42,5 +43,37 @@ KTEST(overflow, kernel_thread_recursion_hits_the_guard)
     KEXPECT(t, ktest_contains(report, "overflow_recurse"));
     KEXPECT(t, ktest_contains(report, "locks held: none"));
     KEXPECT(t, ktest_contains(report, "more times"));
+    kfree(report);
+}
+
+/*
+ * A syscall path that overruns 16 KiB (test_fault(TEST_FAULT_STACK_OVERFLOW)
+ * in a user process): with kstack_overflow=kill the report names the thread,
+ * the slot, CR2, the backtrace and the locks, and only the process dies.
+ */
+KTEST(overflow, syscall_overflow_kills_only_the_process)
+{
+    if (!testsys_enabled)
+        KSKIP(t, "needs testsys=1");
+    enum kstack_overflow_policy saved = kstack_overflow_policy;
+    char *report = kmalloc(8192);
+    KREQUIRE(t, report);
+    kstack_overflow_policy = KSTACK_OVERFLOW_KILL;
+    console_capture_start(report, 8192);
+    char *argv[] = { "kstacktests", "syscall_overflow", NULL };
+    int pid = process_spawn("kstacktests", 2, argv, NULL);
+    for (int ms = 0; pid > 0 && ms < 20000 && !ktest_contains(report, "killing pid"); ms += 10)
+        sched_sleep_ms(10);
+    sched_sleep_ms(200);            /* the process has no parent: it is reaped as it ends */
+    console_capture_stop();
+    kstack_overflow_policy = saved;
+
+    KEXPECT(t, pid > 0);
+    KEXPECT(t, ktest_contains(report, "kernel stack overflow: thread"));
+    KEXPECT(t, ktest_contains(report, "guard hit at CR2 0xffffc"));
+    KEXPECT(t, ktest_contains(report, "test_overflow_recurse"));
+    KEXPECT(t, ktest_contains(report, "syscall_entry"));       /* the syscall path, from user mode */
+    KEXPECT(t, ktest_contains(report, "locks held: none"));
+    KEXPECT(t, ktest_contains(report, "killing pid"));
     kfree(report);
 }
