@@ -24,7 +24,7 @@ KCFLAGS  := -std=gnu11 -ffreestanding -fno-builtin-printf -mno-red-zone -mcmodel
             -fno-stack-protector -fno-omit-frame-pointer -fno-optimize-sibling-calls \
             -fno-asynchronous-unwind-tables -g $(OPT) -Wall -Wextra -Werror \
             -MMD -MP -Ikernel -DKSTACK_VERSION='"$(VERSION)"'
-NASMFLAGS := -f elf64 -g -F dwarf
+NASMFLAGS := -f elf64 -g -F dwarf -Ikernel/arch/x86_64/
 LDFLAGS  := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld --no-warn-rwx-segments
 
 KSRCS    := $(shell find kernel -name '*.c' | sort)

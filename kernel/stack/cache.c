@@ -4,6 +4,7 @@
 #include "mm/pmm.h"
 #include "panic.h"
 #include "percpu.h"
+#include "stack/strategy.h"
 
 struct kstack_cache kstack_caches[MAX_CPUS];
 
@@ -35,7 +36,12 @@ void kstack_cache_balance(void)
 {
     uint64_t flags = irq_save();
     struct kstack_cache *k = &kstack_caches[cpu_id()];
-    if (k->count < KSTACK_CACHE_LOW) {
+    if (kstack_strategy == KSTACK_FIXED) {
+        while (k->count > 0) {      /* the baseline takes nothing at entry: hold no pages for it */
+            pmm_free(k->page[--k->count]);
+            k->drain++;
+        }
+    } else if (k->count < KSTACK_CACHE_LOW) {
         while (k->count < KSTACK_CACHE_TARGET) {
             uint64_t pa = pmm_alloc();
             if (!pa)

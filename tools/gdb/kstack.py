@@ -71,7 +71,25 @@ class KsSym(gdb.Command):
         print(f"{table[lo]['name'].string()}+{addr - int(table[lo]['addr']):#x}")
 
 
-COMMANDS = {"ks-help": KsHelp.__doc__.splitlines()[0],
+class KsThreads(gdb.Command):
+    """List every thread: tid, name, state, CPU, process, stack slot, expanded."""
+
+    def __init__(self):
+        super().__init__("ks-threads", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        t = gdb.parse_and_eval("all_threads")
+        print(f"{'tid':>5} {'name':24} {'state':16} {'cpu':>3} {'pid':>4} {'slot':18} expanded hw")
+        while int(t) != 0:
+            proc = t["proc"]
+            pid = int(proc["pid"]) if int(proc) != 0 else 0
+            print(f"{int(t['tid']):>5} {t['name'].string():24} {str(t['state']):16} {int(t['cpu']):>3} "
+                  f"{pid:>4} {int(t['kstack_base']):#018x} {int(t['kstack_expanded']):>8} "
+                  f"{int(t['kstack_high_water']):>2}")
+            t = t["all_next"]
+
+
+COMMANDS = {"ks-threads": KsThreads.__doc__.splitlines()[0],"ks-help": KsHelp.__doc__.splitlines()[0],
             "ks-cpus": KsCpus.__doc__.splitlines()[0],
             "ks-irq": KsIrq.__doc__.splitlines()[0],
             "ks-sym": KsSym.__doc__.splitlines()[0]}
@@ -79,3 +97,4 @@ KsHelp()
 KsCpus()
 KsIrq()
 KsSym()
+KsThreads()

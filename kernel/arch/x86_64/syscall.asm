@@ -27,6 +27,8 @@
 %define SEL_UCODE   (0x28 | 3)
 %define R_RIP       136
 
+%include "ptregs.inc"
+
 extern syscall_entry
 extern isr_return_to
 
@@ -43,41 +45,13 @@ entry_syscall_64:
     push    rcx                         ; rip
     push    0                           ; error_code
     push    -1                          ; vector: PTREGS_VECTOR_SYSCALL
-    push    rdi
-    push    rsi
-    push    rdx
-    push    rcx
-    push    rax
-    push    r8
-    push    r9
-    push    r10
-    push    r11
-    push    rbx
-    push    rbp
-    push    r12
-    push    r13
-    push    r14
-    push    r15
+    PUSH_REGS
     xor     ebp, ebp                    ; end of the kernel's frame-pointer chain
     mov     rdi, rsp
     call    syscall_entry               ; IRQs off again when it returns
     test    eax, eax
     jz      .iret
-    pop     r15
-    pop     r14
-    pop     r13
-    pop     r12
-    pop     rbp
-    pop     rbx
-    pop     r11                         ; == rflags
-    pop     r10
-    pop     r9
-    pop     r8
-    pop     rax
-    pop     rcx                         ; == rip
-    pop     rdx
-    pop     rsi
-    pop     rdi
+    POP_REGS                            ; r11 == rflags, rcx == rip (sysret_ok() checked)
     mov     rsp, [rsp + 16 + 24]        ; past vector, error_code to the frame's rsp
     swapgs
     o64 sysret
