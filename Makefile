@@ -23,7 +23,7 @@ KCFLAGS  := -std=gnu11 -ffreestanding -fno-builtin-printf -mno-red-zone -mcmodel
             -mno-sse -mno-sse2 -mno-mmx -mno-avx -mno-80387 -fno-pic -fno-pie \
             -fno-stack-protector -fno-omit-frame-pointer -fno-optimize-sibling-calls \
             -fno-asynchronous-unwind-tables -g $(OPT) -Wall -Wextra -Werror \
-            -MMD -MP -Ikernel -DKSTACK_VERSION='"$(VERSION)"'
+            -MMD -MP -Ikernel -I$(BUILD)
 NASMFLAGS := -f elf64 -g -F dwarf -Ikernel/arch/x86_64/
 LDFLAGS  := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld --no-warn-rwx-segments
 
@@ -86,6 +86,12 @@ $(BUILD)/kernel.elf: $(BUILD)/kernel.pass1.elf $(BUILD)/ksyms.o
 	@$(NM) -n $@ | grep ' [tT] ' > $(BUILD)/text2.syms
 	@cmp -s $(BUILD)/text1.syms $(BUILD)/text2.syms || \
 	    { echo "kernel.elf: text moved between the two links; the symbol table would lie"; rm -f $@; exit 1; }
+
+# version.h changes (and main.o is rebuilt) only when `git describe` does.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define KSTACK_VERSION "$(VERSION)"' | cmp -s - $@ || echo '#define KSTACK_VERSION "$(VERSION)"' > $@
+$(BUILD)/kernel/main.o: $(BUILD)/version.h
 
 # The ISO is rebuilt when the command line changes.
 $(BUILD)/cmdline.txt: FORCE

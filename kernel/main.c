@@ -27,9 +27,7 @@
 #include "stack/overflow.h"
 #include "stack/strategy.h"
 
-#ifndef KSTACK_VERSION
-#define KSTACK_VERSION "unknown"
-#endif
+#include "version.h"           /* build/version.h: KSTACK_VERSION, from git describe */
 
 static void print_banner(void)
 {

@@ -2,9 +2,11 @@
 #include "spinlock.h"
 #include "panic.h"
 #include "percpu.h"
+#include "sched/wait.h"
 
 void spin_init(struct spinlock *l, const char *name)
 {
+    assert_not_on_stack(l, "spinlock");     /* docs/DESIGN.md section 7: other CPUs spin on it */
     l->next = 0;
     l->owner = 0;
     l->holder_cpu = -1;

@@ -42,13 +42,20 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     strlcpy(t->name, name, sizeof(t->name));
     t->cpu = -1;
 
-    /* top-8: a zero return address ends backtraces; then thread_start, then 6 callee-saved. */
-    uint64_t *sp = (uint64_t *)t->kstack_top;
+    /*
+     * top-8: a zero return address ends backtraces; then thread_start, then 6
+     * callee-saved. Written through the direct map: this CPU may still hold a
+     * translation of the slot's top page from a previous owner.
+     */
+    uint64_t *pte = kstack_page_pte(slot, 0);
+    KASSERT(pte && (*pte & PTE_P));
+    uint64_t *top = (uint64_t *)((char *)phys_to_virt(*pte & PTE_ADDR) + PAGE_SIZE);
+    uint64_t *sp = top;
     *--sp = 0;
     *--sp = (uint64_t)thread_start;
     for (int i = 0; i < 6; i++)
         *--sp = 0;
-    t->saved_rsp = (uint64_t)sp;
+    t->saved_rsp = t->kstack_top - (uint64_t)((char *)top - (char *)sp);
 
     uint64_t f = spin_lock(&sched_lock);
     t->tid = next_tid++;

@@ -43,6 +43,7 @@ void kstack_fill_kstat(struct kstat *k)
     }
     struct thread *me = current();
     k->high_water_pages = (uint64_t)me->kstack_high_water;
+    k->self_resident_pages = me->kstack_base ? (uint64_t)mapped_pages(me) : 0;
     spin_unlock(&sched_lock, f);
 
     k->fixed_equivalent_pages = (uint64_t)(k->user_threads + k->kernel_threads) * KSTACK_PAGES;
