@@ -60,15 +60,9 @@ KTEST(ensure, path_needing_24k_succeeds_after_ensure)
 
 KTEST(ensure, same_path_without_ensure_hits_the_guard)
 {
-    enum kstack_overflow_policy saved = kstack_overflow_policy;
     char *report = kmalloc(8192);
     KREQUIRE(t, report);
-    kstack_overflow_policy = KSTACK_OVERFLOW_KILL;
-    console_capture_start(report, 8192);
-    struct thread *th = thread_create("no-ensure-24k", deep_without_ensure, NULL);
-    long value = th ? thread_join(th) : 0;
-    console_capture_stop();
-    kstack_overflow_policy = saved;
+    long value = overflow_test_run("no-ensure-24k", deep_without_ensure, report, 8192);
     KEXPECT_EQ(t, value, -EFAULT);
     KEXPECT(t, ktest_contains(report, "kernel stack overflow"));
     KEXPECT(t, ktest_contains(report, "ensure_test_deep_path"));

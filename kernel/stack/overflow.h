@@ -1,6 +1,7 @@
 /* overflow.h: kernel stack overflow reports and the kstack_overflow= policy (see overflow.c). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include "arch/x86_64/ptregs.h"
 
 enum kstack_overflow_policy { KSTACK_OVERFLOW_PANIC, KSTACK_OVERFLOW_KILL };
@@ -13,3 +14,6 @@ bool kstack_overflow_handle(struct pt_regs *regs);
 struct thread;
 /* Kill the user process of t (user-mode support provides it). */
 void kstack_overflow_kill_user(struct thread *t);
+
+/* Tests: run fn in a new kernel thread under kstack_overflow=kill, the console captured into report; its exit value. */
+long overflow_test_run(const char *name, void (*fn)(void *), char *report, size_t size);

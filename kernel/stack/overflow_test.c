@@ -23,19 +23,23 @@ static void recurse_forever(void *arg)
     overflow_recurse(NULL, 0);
 }
 
-KTEST(overflow, kernel_thread_recursion_hits_the_guard)
+long overflow_test_run(const char *name, void (*fn)(void *), char *report, size_t size)
 {
     enum kstack_overflow_policy saved = kstack_overflow_policy;
-    char *report = kmalloc(8192);
-    KREQUIRE(t, report);
     kstack_overflow_policy = KSTACK_OVERFLOW_KILL;
-    console_capture_start(report, 8192);
-    struct thread *th = thread_create("recurser", recurse_forever, NULL);
-    long value = th ? thread_join(th) : 0;
+    console_capture_start(report, size);
+    struct thread *th = thread_create(name, fn, NULL);
+    long value = th ? thread_join(th) : -ENOMEM;
     console_capture_stop();
     kstack_overflow_policy = saved;
+    return value;
+}
 
-    KEXPECT(t, th != NULL);
+KTEST(overflow, kernel_thread_recursion_hits_the_guard)
+{
+    char *report = kmalloc(8192);
+    KREQUIRE(t, report);
+    long value = overflow_test_run("recurser", recurse_forever, report, 8192);
     KEXPECT_EQ(t, value, -EFAULT);
     KEXPECT(t, ktest_contains(report, "kernel stack overflow: thread"));
     KEXPECT(t, ktest_contains(report, "(recurser)"));

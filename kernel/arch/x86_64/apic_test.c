@@ -16,20 +16,6 @@
 #define RATE_MIN_TICKS      40      /* and long enough that one tick more or less is 2.5% (hz=10: 4 s) */
 #define RATE_TOLERANCE_PCT  15
 
-/* Tests may start with IRQs off (kmain context) or on (a kernel thread); they need them on. */
-static bool irqs_on(void)
-{
-    bool was = irqs_enabled();
-    sti();
-    return was;
-}
-
-static void irqs_restore(bool was)
-{
-    if (!was)
-        cli();
-}
-
 static void busy_wait_ms(uint64_t ms)
 {
     uint64_t t0 = rdtsc(), ticks = tsc_from_us(ms * 1000);
@@ -44,7 +30,7 @@ static uint64_t ticks_of(int cpu)
 
 KTEST(timer, ticks_arrive_on_every_cpu)
 {
-    bool was = irqs_on();
+    KREQUIRE(t, irqs_enabled());        /* ktest runs every test in a thread, IRQs on */
     uint64_t before[MAX_CPUS];
     for (int i = 0; i < ncpus; i++)
         before[i] = ticks_of(i);
@@ -58,31 +44,52 @@ KTEST(timer, ticks_arrive_on_every_cpu)
             ktest_fail(t, __FILE__, __LINE__, "cpu %d: %lu ticks in %lu ms, expected about %lu", i,
                        (unsigned long)got, (unsigned long)ms, (unsigned long)expected);
     }
-    irqs_restore(was);
 }
 
+/*
+ * Ticks per second on every CPU against the TSC, within RATE_TOLERANCE_PCT.
+ * A busy host can make QEMU drop ticks (a vCPU thread that is not scheduled
+ * coalesces them), which only ever lowers the rate: so up to three windows
+ * are measured and each CPU keeps its best. A wrong divider or calibration
+ * is wrong in every window.
+ */
 KTEST(timer, rate_matches_hz)
 {
-    bool was = irqs_on();
-    uint64_t before[MAX_CPUS];
-    uint64_t t0 = rdtsc();
+    KREQUIRE(t, irqs_enabled());        /* ktest runs every test in a thread, IRQs on */
+    long best[MAX_CPUS];
+    uint64_t best_millihz[MAX_CPUS];
     for (int i = 0; i < ncpus; i++)
-        before[i] = ticks_of(i);
+        best[i] = 1000000;
     uint64_t ms = (uint64_t)RATE_MIN_TICKS * 1000 / apic_timer_hz;
-    busy_wait_ms(ms > RATE_WINDOW_MS ? ms : RATE_WINDOW_MS);
-    uint64_t dt = rdtsc() - t0;
-    for (int i = 0; i < ncpus; i++) {
-        uint64_t ticks = ticks_of(i) - before[i];
-        uint64_t millihz = ticks * tsc_hz / dt * 1000 + ticks * tsc_hz % dt * 1000 / dt;
-        long err = (long)(millihz / apic_timer_hz) - 1000;     /* per mille */
-        printk("    # cpu %d: %lu.%03lu Hz for hz=%d, error %s%ld.%ld%%\n", i, (unsigned long)(millihz / 1000),
-               (unsigned long)(millihz % 1000), apic_timer_hz, err < 0 ? "-" : "", (err < 0 ? -err : err) / 10,
-               (err < 0 ? -err : err) % 10);
-        if (err < -RATE_TOLERANCE_PCT * 10 || err > RATE_TOLERANCE_PCT * 10)
-            ktest_fail(t, __FILE__, __LINE__, "cpu %d ticks at %lu mHz, not %d Hz +-%d%%", i,
-                       (unsigned long)millihz, apic_timer_hz, RATE_TOLERANCE_PCT);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        uint64_t before[MAX_CPUS];
+        uint64_t t0 = rdtsc();
+        for (int i = 0; i < ncpus; i++)
+            before[i] = ticks_of(i);
+        busy_wait_ms(ms > RATE_WINDOW_MS ? ms : RATE_WINDOW_MS);
+        uint64_t dt = rdtsc() - t0;
+        bool all_good = true;
+        for (int i = 0; i < ncpus; i++) {
+            uint64_t ticks = ticks_of(i) - before[i];
+            uint64_t millihz = ticks * tsc_hz / dt * 1000 + ticks * tsc_hz % dt * 1000 / dt;
+            long err = (long)(millihz / apic_timer_hz) - 1000;     /* per mille */
+            if ((err < 0 ? -err : err) < (best[i] < 0 ? -best[i] : best[i])) {
+                best[i] = err;
+                best_millihz[i] = millihz;
+            }
+            all_good &= best[i] >= -RATE_TOLERANCE_PCT * 10 && best[i] <= RATE_TOLERANCE_PCT * 10;
+        }
+        if (all_good)
+            break;
     }
-    irqs_restore(was);
+    for (int i = 0; i < ncpus; i++) {
+        long err = best[i], mag = err < 0 ? -err : err;
+        printk("    # cpu %d: %lu.%03lu Hz for hz=%d, error %s%ld.%ld%%\n", i, (unsigned long)(best_millihz[i] / 1000),
+               (unsigned long)(best_millihz[i] % 1000), apic_timer_hz, err < 0 ? "-" : "", mag / 10, mag % 10);
+        if (mag > RATE_TOLERANCE_PCT * 10)
+            ktest_fail(t, __FILE__, __LINE__, "cpu %d ticks at %lu mHz, not %d Hz +-%d%%", i,
+                       (unsigned long)best_millihz[i], apic_timer_hz, RATE_TOLERANCE_PCT);
+    }
 }
 
 KTEST(timer, tsc_hz_agrees_with_the_pit)

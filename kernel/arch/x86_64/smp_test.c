@@ -42,19 +42,6 @@ static void test_ipi(struct pt_regs *regs)
     __atomic_fetch_add(&ipi_hits[id], 1, __ATOMIC_RELEASE);
 }
 
-static bool irqs_on(void)
-{
-    bool was = irqs_enabled();
-    sti();
-    return was;
-}
-
-static void irqs_restore(bool was)
-{
-    if (!was)
-        cli();
-}
-
 static uint64_t hits(int cpu)
 {
     return __atomic_load_n(&ipi_hits[cpu], __ATOMIC_ACQUIRE);
@@ -113,7 +100,7 @@ KTEST(smp, every_cpu_online)
 
 KTEST(smp, ipi_reaches_every_cpu)
 {
-    bool was = irqs_on();
+    KREQUIRE(t, irqs_enabled());        /* ktest runs every test in a thread, IRQs on */
     irq_register(VEC_TEST, test_ipi);
     uint64_t received[MAX_CPUS];
     for (int i = 0; i < ncpus; i++) {
@@ -140,7 +127,6 @@ KTEST(smp, ipi_reaches_every_cpu)
     tsc_delay_us(10000);
     KEXPECT_EQ(t, hits(me), before[me]);
     irq_register(VEC_TEST, NULL);
-    irqs_restore(was);
 }
 
 /* Retarget TEST_VA's PTE behind every TLB's back (no invlpg anywhere). */
@@ -167,7 +153,7 @@ KTEST(smp, tlb_shootdown_reaches_every_cpu)
     *(uint64_t *)phys_to_virt(b) = MARK_B;
     *(uint64_t *)phys_to_virt(c) = MARK_C;
     KREQUIRE(t, vmm_map(kernel_pml4, TEST_VA, a, PTE_KERNEL_RW) == 0);
-    bool was = irqs_on();
+    KREQUIRE(t, irqs_enabled());        /* ktest runs every test in a thread, IRQs on */
     irq_register(VEC_TEST, test_ipi);
     __atomic_store_n(&read_va, TEST_VA, __ATOMIC_RELEASE);
     cpumask_t all = cpumask_all_online();
@@ -206,7 +192,6 @@ KTEST(smp, tlb_shootdown_reaches_every_cpu)
     /* Unmapped, then flushed everywhere before the pages go back: no stale translation outlives them. */
     vmm_unmap(kernel_pml4, TEST_VA);
     tlb_shootdown(TEST_VA, TEST_VA + PAGE_SIZE, &all);
-    irqs_restore(was);
     pmm_free(a);
     pmm_free(b);
     pmm_free(c);
@@ -214,7 +199,7 @@ KTEST(smp, tlb_shootdown_reaches_every_cpu)
 
 KTEST(smp, tlb_shootdown_only_asks_the_mask)
 {
-    bool was = irqs_on();
+    KREQUIRE(t, irqs_enabled());        /* ktest runs every test in a thread, IRQs on */
     uint64_t served[MAX_CPUS];
     cli();                      /* the mask is "this CPU", so stay on it */
     int me = cpu_id();
@@ -233,7 +218,6 @@ KTEST(smp, tlb_shootdown_only_asks_the_mask)
     tsc_delay_us(10000);
     for (int i = 0; i < ncpus; i++)
         KEXPECT_EQ(t, cpus[i].tlb_shootdown_ipis, served[i]);
-    irqs_restore(was);
 }
 
 #define STORM_ROUNDS 200
