@@ -5,6 +5,7 @@
 #include "proc/process.h"
 #include "sched/sched.h"
 #include "stack/overflow.h"
+#include "stack/strategy.h"
 #include "uapi/errno.h"
 
 __attribute__((noinline)) static long overflow_recurse(volatile char *prev, long depth)
@@ -68,7 +69,16 @@ KTEST(overflow, syscall_overflow_kills_only_the_process)
     int pid = process_spawn("kstacktests", 2, argv, NULL);
     for (int ms = 0; pid > 0 && ms < 20000 && !ktest_contains(report, "killing pid"); ms += 10)
         sched_sleep_ms(10);
-    sched_sleep_ms(200);            /* the process has no parent: it is reaped as it ends */
+    /* No parent waits: the process and its dead thread are freed as they end (the idle loop reaps). */
+    struct kstat k;
+    size_t stable = 0, last = 0;
+    for (int ms = 0; ms < 10000 && stable < 5; ms += 20) {
+        sched_sleep_ms(20);
+        kstack_fill_kstat(&k);
+        size_t now = kmalloc_in_use();
+        stable = (k.user_threads == 0 && now == last) ? stable + 1 : 0;
+        last = now;
+    }
     console_capture_stop();
     kstack_overflow_policy = saved;
 
