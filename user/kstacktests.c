@@ -59,11 +59,21 @@ static void test_at_rest(void)
         sys_sleep_ms(10);
     UT_CHECK_EQ(spinning, REST_THREADS);
 
-    struct kstat k = kstat_now();
-    unsigned long in_kernel = 2;
+    /*
+     * A spinner that a timer tick has just interrupted holds 4 pages for the
+     * few microseconds until its exit to user mode: read again if one was caught.
+     */
+    struct kstat k;
+    unsigned long in_kernel = 2, expect = 0;
+    for (int i = 0; i < 20; i++) {
+        k = kstat_now();
+        expect = k.kernel_threads * KSTACK_PAGES + (k.user_threads - in_kernel) * pages_at_rest(&k) +
+                 in_kernel * KSTACK_PAGES;
+        if (k.resident_stack_pages == expect)
+            break;
+        sys_sleep_ms(20);
+    }
     UT_CHECK_EQ(k.user_threads, REST_THREADS + in_kernel);
-    unsigned long expect = k.kernel_threads * KSTACK_PAGES + (k.user_threads - in_kernel) * pages_at_rest(&k) +
-                           in_kernel * KSTACK_PAGES;
     UT_CHECK_EQ(k.resident_stack_pages, expect);
     UT_CHECK_EQ(k.fixed_equivalent_pages, (k.user_threads + k.kernel_threads) * KSTACK_PAGES);
     printf("    # at rest (%s): %u user + %u kernel threads: %lu resident stack pages, fixed would use %lu\n",
@@ -84,8 +94,16 @@ static void test_counters_balance(void)
 {
     for (int i = 0; i < 50; i++)
         sys_test_stack(8192);
+    /*
+     * The parent may still be between its spawn and its wait (in user mode):
+     * give it up to 2 s to block in wait. Lost or doubled counts never settle.
+     */
     struct kstat k = kstat_now();
     unsigned long expanded = k.strategy == 0 ? 0 : 2;
+    for (int i = 0; i < 40 && k.expands != k.shrinks + expanded; i++) {
+        sys_sleep_ms(50);
+        k = kstat_now();
+    }
     UT_CHECK_EQ(k.expands, k.shrinks + expanded);
     UT_CHECK_EQ(k.cache_take, k.cache_give + expanded * (KSTACK_PAGES - 1));
     /* Every page in a cache came from a refill, a give or an empty take, and left by a take or a drain. */
