@@ -58,13 +58,14 @@ void kstack_expand(struct thread *t)
     KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
     if (kstack_strategy != KSTACK_EAGER || t->kstack_expanded)
         return;
+    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
+    KASSERT(ptes);
     for (int i = 1; i < (int)KSTACK_PAGES; i++) {
         uint64_t pa = kstack_cache_take();
         if (!pa)
             panic("kstack: no page to expand thread %d's stack", t->tid);
-        uint64_t *pte = kstack_page_pte(t->kstack_base, i);
-        KASSERT(pte && !(*pte & PTE_P));
-        *pte = pa | PTE_KSTACK;                 /* A and D clear: the histogram reads them */
+        KASSERT(!(ptes[-i] & PTE_P));
+        ptes[-i] = pa | PTE_KSTACK;             /* A and D clear: the histogram reads them */
     }
     t->kstack_expanded = true;
     k->expands++;
@@ -75,10 +76,10 @@ void kstack_shrink(struct thread *t)
     KASSERT(!irqs_enabled());
     int first = kstack_strategy == KSTACK_EAGER ? 1 : (int)KSTACK_PAGES;
     int used = 1;
-    bool any = false;
-    for (int i = first; i < ENSURE_PAGES; i++) {
-        uint64_t *pte = kstack_page_pte(t->kstack_base, i);
-        if (!pte || !(*pte & PTE_P))
+    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
+    for (int i = first; ptes && i < ENSURE_PAGES; i++) {
+        uint64_t *pte = &ptes[-i];
+        if (!(*pte & PTE_P))
             continue;
         if (*pte & PTE_A)
             used = i + 1;
@@ -86,7 +87,6 @@ void kstack_shrink(struct thread *t)
         *pte = 0;
         invlpg(kstack_page_va(t->kstack_base, i));
         kstack_cache_give(pa);
-        any = true;
     }
     if (kstack_strategy == KSTACK_EAGER && t->kstack_expanded) {
         struct kstack_cache *k = &kstack_caches[cpu_id()];
@@ -96,7 +96,6 @@ void kstack_shrink(struct thread *t)
         t->kstack_expanded = false;
         k->shrinks++;
     }
-    (void)any;
 }
 
 /*

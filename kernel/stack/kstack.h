@@ -60,6 +60,12 @@ int kstack_map_phys(uintptr_t base, int i, uint64_t pa);
 /* Unmap page i, invlpg on this CPU; returns the physical page (0 if it was not mapped). */
 uint64_t kstack_unmap_page(uintptr_t base, int i);
 bool kstack_page_mapped(uintptr_t base, int i);
+/*
+ * The top page's PTE, or NULL when no page table covers the slot. One page
+ * table covers a whole slot, so page i's PTE is ptes[-i]: the entry and exit
+ * paths walk the tables once, not once per page.
+ */
+uint64_t *kstack_slot_ptes(uintptr_t base);
 /* The PTE of page i, or NULL when no page table covers it. */
 uint64_t *kstack_page_pte(uintptr_t base, int i);
 

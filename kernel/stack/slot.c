@@ -82,6 +82,13 @@ int kstack_slots_in_use(void)
     return slots_used;
 }
 
+_Static_assert((2ul << 20) % KSTACK_SLOT_SIZE == 0, "a slot never straddles two page tables");
+
+uint64_t *kstack_slot_ptes(uintptr_t base)
+{
+    return vmm_pte(kernel_pml4, kstack_page_va(base, 0), false);
+}
+
 uint64_t *kstack_page_pte(uintptr_t base, int i)
 {
     return vmm_pte(kernel_pml4, kstack_page_va(base, i), false);
