@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -241,24 +242,48 @@ def _text(data):
 
 # ---------------------------------------------------------------- QEMU boots
 
+# The optional sixth field of a row: space-separated key=value.
+#   cpu=<model>    QEMU -cpu (default max; qemu64 has neither SMAP nor SMEP)
+#   mem=<size>     guest memory (default 512M)
+#   nmi=<marker>   once the serial log shows <marker>, inject NMIs through QEMU's monitor
+ROW_OPTIONS = {"cpu": r"[\w.+-]+", "mem": r"\d+[MG]", "nmi": r"\S+"}
+NMI_COUNT, NMI_INTERVAL_S = 5, 0.2
+
+
 class Row:
     """One row of tests/suites.conf."""
-    def __init__(self, label, cmdline, smp, firmware, timeout):
+    def __init__(self, label, cmdline, smp, firmware, timeout, opts=None):
         self.label, self.cmdline, self.smp, self.firmware, self.timeout = \
             label, cmdline, smp, firmware, timeout
+        self.opts = opts or {}
         self.safe = re.sub(r"[^\w.-]+", "-", label).strip("-")
 
 
+def parse_options(field):
+    """{key: value} from a row's options field; an error message for a bad one."""
+    opts = {}
+    for word in field.split():
+        key, eq, value = word.partition("=")
+        if not eq or key not in ROW_OPTIONS or not re.fullmatch(ROW_OPTIONS[key], value):
+            return None, f"bad option '{word}' (known: {', '.join(sorted(ROW_OPTIONS))})"
+        opts[key] = value
+    return opts, None
+
+
 def read_conf(path=CONF):
-    """Parse `label | cmdline | smp | firmware | timeout_s` rows; exit 2 on a bad row."""
+    """Parse `label | cmdline | smp | firmware | timeout_s [| options]` rows; exit 2 on a bad row."""
     rows = []
     for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         f = [field.strip() for field in line.split("|")]
-        err = None
-        if len(f) != 5:
-            err = f"expected 5 '|'-separated fields, found {len(f)}"
+        err, opts = None, {}
+        if len(f) == 6:
+            opts, err = parse_options(f[5])
+        if err:
+            err = f"{err} in the options field"
+        elif len(f) not in (5, 6):
+            err = f"expected 5 or 6 '|'-separated fields, found {len(f)}"
         elif not re.fullmatch(r"[\w.\-\[\],=+]+", f[0]):
             err = f"bad label '{f[0]}' (no spaces or '/')"
         elif not f[2].isdigit() or int(f[2]) < 1:
@@ -272,7 +297,7 @@ def read_conf(path=CONF):
         if err:
             print(f"harness: {path}:{n}: {err}", file=sys.stderr)
             sys.exit(2)
-        rows.append(Row(f[0], f[1], int(f[2]), f[3], int(f[4])))
+        rows.append(Row(f[0], f[1], int(f[2]), f[3], int(f[4]), opts))
     return rows
 
 
@@ -296,9 +321,9 @@ def suites_run(cmdline, expected):
     return sorted(expected) if "all" in names else names
 
 
-def qemu_cmd(iso, log, smp=1, firmware="bios"):
-    cmd = ["qemu-system-x86_64", "-accel", os.environ.get("ACCEL", "tcg"), "-cpu", "max",
-           "-m", "512M", "-smp", str(smp), "-display", "none", "-serial", f"file:{log}",
+def qemu_cmd(iso, log, smp=1, firmware="bios", cpu="max", mem="512M"):
+    cmd = ["qemu-system-x86_64", "-accel", os.environ.get("ACCEL", "tcg"), "-cpu", cpu,
+           "-m", mem, "-smp", str(smp), "-display", "none", "-serial", f"file:{log}",
            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso]
     if firmware == "uefi":
         if os.path.exists(OVMF_BIOS):
@@ -309,10 +334,39 @@ def qemu_cmd(iso, log, smp=1, firmware="bios"):
     return cmd
 
 
-def run_qemu(cmd, timeout):
-    """Run QEMU; returns (exit status or None on timeout, its own stdout+stderr)."""
+def send_nmis(proc, log, marker, monitor, deadline):
+    """Wait for `marker` in the serial log, then inject NMIs through the monitor socket."""
+    while time.monotonic() < deadline and proc.poll() is None:
+        if marker in read_text(log):
+            break
+        time.sleep(0.05)
+    else:
+        return
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(monitor)
+            s.settimeout(2)
+            for _ in range(NMI_COUNT):
+                s.sendall(b"nmi\n")
+                time.sleep(NMI_INTERVAL_S)
+    except OSError:
+        pass            # QEMU gone: the boot's own result says what happened
+
+
+def run_qemu(cmd, timeout, log=None, nmi=None):
+    """Run QEMU; returns (exit status or None on timeout, its own stdout+stderr).
+    With nmi=<marker>, NMIs are injected once the serial log `log` shows the marker."""
+    monitor = None
+    if nmi:
+        monitor = log + ".mon"
+        if os.path.exists(monitor):
+            os.remove(monitor)
+        cmd = cmd + ["-monitor", f"unix:{monitor},server=on,wait=off"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
+    if nmi:
+        threading.Thread(target=send_nmis, args=(proc, log, nmi, monitor, time.monotonic() + timeout),
+                         daemon=True).start()
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out
@@ -336,7 +390,8 @@ def run_boot(row, expected):
     if os.path.exists(log):
         os.remove(log)
     start = time.monotonic()
-    status, qemu_out = run_qemu(qemu_cmd(iso, log, row.smp, row.firmware), row.timeout)
+    cmd = qemu_cmd(iso, log, row.smp, row.firmware, row.opts.get("cpu", "max"), row.opts.get("mem", "512M"))
+    status, qemu_out = run_qemu(cmd, row.timeout, log, row.opts.get("nmi"))
     text = read_text(log)
     ran = suites_run(row.cmdline, expected)
     report_ktap(rep, row.label, text, ran, expected)
@@ -530,7 +585,9 @@ def selftest():
              result_name("lib", "lib", "x"), result_name("host-string", None, "memcmp")]
     assert names == ["kstack[eager,smp4].expand", "uefi/lib.x", "lib.x", "host-string.memcmp"], names
     assert suites_run("ktest=lib,pmm hz=100", {}) == ["lib", "pmm"]
-    print(f"selftest: {len(checks) + 2} checks passed")
+    assert parse_options("cpu=qemu64 mem=64M nmi=NMI-NOW") == ({"cpu": "qemu64", "mem": "64M", "nmi": "NMI-NOW"}, None)
+    assert parse_options("cpu=max smp=4")[1] and parse_options("mem=lots")[1]
+    print(f"selftest: {len(checks) + 4} checks passed")
     return 0
 
 
