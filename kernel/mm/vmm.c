@@ -58,8 +58,16 @@ uint64_t *vmm_pte(uint64_t *pml4, uintptr_t va, bool create)
             uint64_t *t = alloc_table();
             if (!t)
                 return NULL;
-            /* Permissions are decided at the leaf; upper levels allow everything. */
-            *e = virt_to_phys(t) | PTE_P | PTE_W | (va < USER_TOP ? PTE_U : 0);
+            /*
+             * Permissions are decided at the leaf; upper levels allow everything.
+             * Install with a compare-and-swap: two CPUs may build the same missing
+             * table at once (threads created across a 32-slot boundary of the
+             * kstack area), and the loser must use the winner's table and free its
+             * own, or a page mapped through it vanishes and the table leaks.
+             */
+            uint64_t expected = 0, entry = virt_to_phys(t) | PTE_P | PTE_W | (va < USER_TOP ? PTE_U : 0);
+            if (!__atomic_compare_exchange_n(e, &expected, entry, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                vmm_free_table(t);
         }
         if (*e & PTE_PS)
             return NULL;    /* inside a large page: not ours to split */
