@@ -14,16 +14,33 @@
 #include "printk.h"
 #include "proc/process.h"
 #include "sched/sched.h"
+#include "stack/cache.h"
 #include "stack/kstack.h"
 #include "stack/strategy.h"
 #include "uapi/errno.h"
 #include "uapi/syscalls.h"
 
-void enter_from_user_mode(struct pt_regs *regs)
+int enter_from_user_mode(struct pt_regs *regs)
 {
     (void)regs;
     KASSERT(!irqs_enabled());
-    kstack_expand(current());           /* the stack strategy: map the lower stack pages */
+    return kstack_expand(current());    /* the stack strategy: map the lower stack pages */
+}
+
+/*
+ * Every kind of entry from user mode comes through here once, so no CPU's
+ * cache stays short for long. The allocator may be called only where IRQs
+ * are on (docs/DESIGN.md section 6): they are, briefly, and only when the
+ * cache is outside its watermarks.
+ */
+void entry_balance_stack_cache(void)
+{
+    KASSERT(!irqs_enabled());
+    if (!kstack_cache_unbalanced())
+        return;
+    sti();
+    kstack_cache_balance();
+    cli();
 }
 
 /*
@@ -55,6 +72,7 @@ void exit_to_user_mode(struct pt_regs *regs)
     for (;;) {
         if (process_dying()) {
             sti();
+            /* Without memory for it, the exit runs on what is mapped: the top page holds it (stack budget). */
             kstack_ensure(THREAD_SIZE / 2);
             process_thread_exit(0);
         }
@@ -78,23 +96,33 @@ void user_thread_first_entry(void)
     isr_return_to(regs);
 }
 
-/* A page fault the process's regions cannot explain, or any other exception: the process ends. */
-void user_exception(struct pt_regs *regs)
+/*
+ * A demand fault, or a page fault the process's regions cannot explain, or
+ * any other exception: the process ends. `expanded` is enter_from_user_mode()'s
+ * verdict: without the lower stack pages nothing deep may run here, and a
+ * fault that needs memory (a demand fault needs a page too) ends the process.
+ */
+void user_exception(struct pt_regs *regs, bool expanded)
 {
     struct thread *t = current();
     struct process *p = t->proc;
     uintptr_t cr2 = read_cr2();
+    const char *why = "killed";
     KASSERT(p);
-    if (regs->vector == VEC_PF) {
+    if (regs->vector == VEC_PF && expanded) {
         sti();
         int err = p->vm ? uvm_fault(p->vm, cr2, regs->error_code) : -EFAULT;
         cli();
         if (err == 0)
             return;
+        if (err == -ENOMEM)
+            why = "no memory for the page: killed (out of memory)";
+    } else if (!expanded) {
+        why = "no memory to expand the kernel stack for it: killed (out of memory)";
     }
-    printk("user fault: pid %d (%s) tid %d: %s (vector %lu) at RIP %p, CR2 %p, error code %#lx: killed\n",
+    printk("user fault: pid %d (%s) tid %d: %s (vector %lu) at RIP %p, CR2 %p, error code %#lx: %s\n",
            p->pid, p->name, t->tid, trap_name(regs->vector), (unsigned long)regs->vector, (void *)regs->rip,
-           (void *)cr2, (unsigned long)regs->error_code);
+           (void *)cr2, (unsigned long)regs->error_code, why);
     process_kill(p, EXIT_KILLED_BASE + (int)regs->vector);
     /* exit_to_user_mode() ends this thread. */
 }

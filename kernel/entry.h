@@ -6,8 +6,14 @@
 #pragma once
 #include "arch/x86_64/ptregs.h"
 
-/* First thing after the entry stub for any entry from user mode. */
-void enter_from_user_mode(struct pt_regs *regs);
+/*
+ * First thing after the entry stub for any entry from user mode. Returns 0,
+ * or -ENOMEM when the stack could not be expanded: the entry then runs on the
+ * top page alone (docs/DESIGN.md section 12 says what each kind of entry does).
+ */
+int enter_from_user_mode(struct pt_regs *regs);
+/* IRQs off, with the stack as enter_from_user_mode() left it: refill or drain this CPU's stack page cache. */
+void entry_balance_stack_cache(void);
 /* Last thing before the return to user mode: pending work (reschedule, the process's end), in a loop. */
 void exit_to_user_mode(struct pt_regs *regs);
 

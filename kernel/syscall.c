@@ -63,13 +63,27 @@ static bool sysret_ok(const struct pt_regs *regs)
            !(regs->rflags & (RFLAGS_TF | RFLAGS_RF | RFLAGS_NT));
 }
 
+/*
+ * The calls that run without the lower stack pages: a process that holds all
+ * of memory must still be able to end. Their path fits the top page (the
+ * stack budget checks it); every other call needs the expansion.
+ */
+static bool runs_on_top_page(uint64_t nr)
+{
+    return nr < SYSCALL_COUNT && (syscall_table[nr].call == call_exit || syscall_table[nr].call == call_thread_exit);
+}
+
 int syscall_entry(struct pt_regs *regs)
 {
-    enter_from_user_mode(regs);
-    sti();
-    kstack_cache_balance();             /* refill or drain, where IRQs are on (docs/DESIGN.md 6) */
-    regs->rax = (uint64_t)dispatch(regs);
-    cli();
+    /* No stack to run it on: the call fails before dispatch, on the top page, and user space may retry. */
+    long err = enter_from_user_mode(regs);
+    entry_balance_stack_cache();
+    if (err == 0 || runs_on_top_page(regs->rax)) {
+        sti();
+        err = dispatch(regs);
+        cli();
+    }
+    regs->rax = (uint64_t)err;
     exit_to_user_mode(regs);
     return sysret_ok(regs);
 }

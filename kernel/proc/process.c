@@ -19,6 +19,7 @@
 #include "entry.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/pmm.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
 #include "panic.h"
@@ -35,6 +36,28 @@
 static struct process *all_procs;       /* sched_lock */
 static int next_pid = 1;                /* sched_lock */
 static struct process *init_proc;       /* the program started by init= */
+static int user_threads;                /* sched_lock: user threads alive or being created */
+int process_threads_max, process_threads_max_per_process;
+
+/*
+ * As Linux's threads-max: kernel stacks may take an eighth of memory, at the
+ * fixed 16 KiB per thread whatever the strategy (a thread asleep in the
+ * kernel holds all of it), and one process may have half of that (Linux's
+ * RLIMIT_NPROC default). A thread bomb gets -EAGAIN long before memory runs
+ * out; slots are reserved for kernel threads and per-CPU stacks.
+ */
+void process_init(void)
+{
+    long max = (long)(pmm_total_pages() / (8 * KSTACK_PAGES));
+    if (max > KSTACK_MAX_SLOTS - 4096)
+        max = KSTACK_MAX_SLOTS - 4096;
+    if (max < 16)
+        max = 16;
+    process_threads_max = (int)max;
+    process_threads_max_per_process = (int)max / 2;
+    printk("process: at most %d user threads, %d per process\n", process_threads_max,
+           process_threads_max_per_process);
+}
 
 static struct uthread *uthread_find(struct process *p, int tid)
 {
@@ -65,29 +88,58 @@ static void process_free(struct process *p)
     kfree(p);
 }
 
-/* A user thread of p, ready to start (not started): its first switch enters user mode at entry. */
-static struct thread *uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, uint64_t rdi)
+/* Count one more user thread of p against the limits (sched_lock held): false when over one. */
+static bool thread_limit_take(struct process *p)
 {
+    if (user_threads >= process_threads_max || p->live_threads >= process_threads_max_per_process)
+        return false;
+    user_threads++;
+    p->live_threads++;
+    return true;
+}
+
+static void thread_limit_give(struct process *p)
+{
+    user_threads--;
+    p->live_threads--;
+}
+
+/*
+ * A user thread of p, ready to start (not started): its first switch enters
+ * user mode at entry. 0 and *out, or -EAGAIN (a thread limit, or no stack
+ * slot) or -ENOMEM, with nothing left allocated and nothing counted.
+ */
+static int uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, uint64_t rdi, struct thread **out)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    bool counted = thread_limit_take(p);
+    spin_unlock(&sched_lock, f);
+    if (!counted)
+        return -EAGAIN;
     struct uthread *u = kzalloc(sizeof(*u));
-    uintptr_t slot = u ? kstack_alloc_user() : 0;     /* the pages the strategy keeps at rest */
+    uintptr_t slot = 0;
+    int err = u ? kstack_alloc_user(&slot) : -ENOMEM;     /* the pages the strategy keeps at rest */
     /*
      * The slot may have had an owner whose pages this CPU still has in its
      * TLB: invalidate them here, and stay on this CPU (IRQs off) while the
      * first frames are written through the slot's addresses.
      */
-    uint64_t f = irq_save();
-    for (int i = 0; slot && i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
+    f = irq_save();
+    for (int i = 0; !err && i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
         invlpg(kstack_page_va(slot, i));
-    struct thread *t = slot ? thread_alloc(p->name, slot) : NULL;
+    struct thread *t = err ? NULL : thread_alloc(p->name, slot);
     if (!t) {
         irq_restore(f);
         if (slot)
             kstack_slot_free(slot);
         kfree(u);
-        return NULL;
+        f = spin_lock(&sched_lock);
+        thread_limit_give(p);
+        spin_unlock(&sched_lock, f);
+        return err ? err : -ENOMEM;
     }
     t->proc = p;
-    t->detached = true;     /* reaped by the idle loop; user space's thread_join uses struct uthread */
+    t->detached = true;     /* freed when it ends; user space's thread_join uses struct uthread */
 
     /* The frame of the thread's first iretq, where every later entry from user mode puts its own. */
     struct pt_regs *regs = (struct pt_regs *)(t->kstack_top - sizeof(struct pt_regs));
@@ -114,16 +166,17 @@ static struct thread *uthread_prepare(struct process *p, uintptr_t entry, uintpt
     u->t = t;
     u->next = p->threads;
     p->threads = u;
-    p->live_threads++;
     spin_unlock(&sched_lock, f);
-    return t;
+    *out = t;
+    return 0;
 }
 
 int process_thread_create(struct process *p, uintptr_t entry, uintptr_t rsp, uint64_t rdi)
 {
-    struct thread *t = uthread_prepare(p, entry, rsp, rdi);
-    if (!t)
-        return -ENOMEM;
+    struct thread *t;
+    int err = uthread_prepare(p, entry, rsp, rdi, &t);
+    if (err)
+        return err;
     int tid = t->tid;
     sched_start(t);
     return tid;
@@ -144,13 +197,15 @@ static int spawn(const char *program, int argc, char *const argv[], struct proce
     p->vm = uvm_create();
     uintptr_t entry, rsp;
     int err = p->vm ? exec_load(p->vm, image, size, argc, argv, &entry, &rsp) : -ENOMEM;
-    struct thread *t = err ? NULL : uthread_prepare(p, entry, rsp, 0);
-    if (!t) {
-        uvm_destroy(p->vm);     /* never loaded on any CPU */
+    struct thread *t = NULL;
+    if (!err)
+        err = uthread_prepare(p, entry, rsp, 0, &t);
+    if (err) {
+        if (p->vm)
+            uvm_destroy(p->vm);     /* never loaded on any CPU */
         p->vm = NULL;
-        p->live_threads = 0;
         process_free(p);
-        return err ? err : -ENOMEM;
+        return err;
     }
 
     uint64_t f = spin_lock(&sched_lock);
@@ -246,6 +301,7 @@ void process_thread_exit(long value)
     u->exited = true;
     u->value = value;
     wq_wake_all_locked(&p->join_wq);
+    user_threads--;
     bool last = p->live_threads == 1;
     if (!last) {
         p->live_threads--;

@@ -49,6 +49,10 @@ struct process {
  * kernel copies), as a child of parent (NULL: nobody waits). The pid, or
  * -ENOENT (no such program), -ENOEXEC, -ENOMEM, -E2BIG.
  */
+/* The thread limits, from the size of memory (boot, after pmm_init). */
+void process_init(void);
+extern int process_threads_max, process_threads_max_per_process;
+
 int process_spawn(const char *program, int argc, char *const argv[], struct process *parent);
 
 /* A user thread of p entering at entry with rsp and rdi; the tid or -errno. */

@@ -16,6 +16,7 @@
 #include "printk.h"
 #include "sched/wait.h"
 #include "stack/kstack.h"
+#include "stack/strategy.h"
 #include "lib/string.h"
 
 struct spinlock sched_lock = SPINLOCK_INIT("sched");
@@ -23,7 +24,6 @@ static struct thread *sleepers;         /* sorted by wake_at_ns */
 static uint64_t total_migrations;
 
 void switch_to(uint64_t *prev_saved_rsp, uint64_t next_saved_rsp);
-void kstack_switch_in(struct thread *t, int from_cpu);
 
 uint64_t time_ns(void)
 {
@@ -131,11 +131,11 @@ void sched_finish_switch(void)
     struct thread *prev = c->switch_prev;
     c->switch_prev = NULL;
     if (prev) {
-        if (prev->state == THREAD_DEAD)
-            kstack_thread_exit(prev);   /* its expanded pages back to the cache now, not at reaping */
         __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
         if (prev->state == THREAD_DEAD && prev->detached)
-            thread_zombie_locked(prev);
+            thread_free_locked(prev);   /* nobody joins it: stack, slot and struct back now */
+        else if (prev->state == THREAD_DEAD)
+            kstack_thread_exit(prev);   /* its expanded pages back to the cache; the joiner frees the rest */
     }
 }
 
@@ -324,7 +324,6 @@ void sched_init_cpu(void)
         c->idle = c->current = make_idle(c);
     sti();
     for (;;) {
-        thread_reap_zombies();
         cli();
         bool work = c->need_resched || c->rq_len;
         for (int i = 0; i < ncpus && !work; i++)

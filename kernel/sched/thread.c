@@ -1,7 +1,8 @@
 /*
- * thread.c: thread creation, exit, join and reaping. A new thread's stack
+ * thread.c: thread creation, exit, join and freeing. A new thread's stack
  * is built to look like one that switch_to() left, returning into
- * thread_start(); its slot and struct are freed only once it is off every CPU.
+ * thread_start(); its slot and struct are freed once it is off every CPU:
+ * by thread_join(), or for a detached thread by the switch away from it.
  */
 #include "sched/thread.h"
 #include "arch/x86_64/cpu.h"
@@ -11,14 +12,12 @@
 #include "sched/sched.h"
 #include "sched/wait.h"
 #include "stack/kstack.h"
+#include "stack/strategy.h"
 
 static struct wait_queue exit_wq = WAIT_QUEUE_INIT("thread_exit");
 static struct thread *all_threads;      /* sched_lock */
-static struct thread *zombies;          /* sched_lock */
 static int next_tid = 1;
 static int nthreads;
-
-void kstack_thread_exit(struct thread *t);
 
 __attribute__((noreturn)) static void thread_start(void)
 {
@@ -106,10 +105,15 @@ void thread_exit(long value)
     panic("thread %d (%s) ran after it exited", t->tid, t->name);
 }
 
-/* Unlink and free a dead thread that is off every CPU. */
-static void thread_free(struct thread *t)
+/*
+ * Unlink and free a dead thread that is off every CPU: its stack pages, its
+ * slot and the struct go back at once, so a program that creates threads
+ * right after others ended never finds the slots or the thread limit taken
+ * by the dead. Freeing only: it may run inside the switch (no allocation).
+ */
+void thread_free_locked(struct thread *t)
 {
-    uint64_t f = spin_lock(&sched_lock);
+    KASSERT(spin_held_by_me(&sched_lock));
     KASSERT(t->state == THREAD_DEAD && !t->on_cpu);
     for (struct thread **p = &all_threads; *p; p = &(*p)->all_next)
         if (*p == t) {
@@ -117,7 +121,6 @@ static void thread_free(struct thread *t)
             break;
         }
     nthreads--;
-    spin_unlock(&sched_lock, f);
     kstack_thread_exit(t);
     kstack_slot_free(t->kstack_base);
     kfree(t);
@@ -126,31 +129,13 @@ static void thread_free(struct thread *t)
 long thread_join(struct thread *t)
 {
     KASSERT(!t->detached);
-    wait_event(&exit_wq, t->state == THREAD_DEAD && !t->on_cpu);
-    long v = t->exit_value;
-    thread_free(t);
-    return v;
-}
-
-void thread_zombie_locked(struct thread *t)
-{
-    t->zombie_next = zombies;
-    zombies = t;
-}
-
-void thread_reap_zombies(void)
-{
-    if (!__atomic_load_n(&zombies, __ATOMIC_RELAXED))
-        return;
     uint64_t f = spin_lock(&sched_lock);
-    struct thread *list = zombies;
-    zombies = NULL;
+    while (!(t->state == THREAD_DEAD && !t->on_cpu))
+        sched_block_locked(&exit_wq, 0);
+    long v = t->exit_value;
+    thread_free_locked(t);
     spin_unlock(&sched_lock, f);
-    while (list) {
-        struct thread *next = list->zombie_next;
-        thread_free(list);
-        list = next;
-    }
+    return v;
 }
 
 int thread_count(void)

@@ -12,7 +12,7 @@ enum thread_state {
     THREAD_RUNNABLE,    /* on a run queue */
     THREAD_RUNNING,     /* current on some CPU */
     THREAD_BLOCKED,     /* on a wait queue or sleeping */
-    THREAD_DEAD,        /* exited; its stack waits for thread_join() or the reaper */
+    THREAD_DEAD,        /* exited; a joinable thread's stack waits for thread_join() */
 };
 
 struct process;
@@ -42,8 +42,7 @@ struct thread {
     bool timed_out;
 
     struct thread *all_next;        /* every live thread */
-    struct thread *zombie_next;
-    bool detached;                  /* reaped by the idle loop instead of thread_join() */
+    bool detached;                  /* freed as soon as it is switched out dead, never joined */
 
     void (*entry)(void *);
     void *arg;
@@ -59,19 +58,18 @@ struct thread {
 
 /* A new kernel thread, runnable at once; NULL when out of memory. */
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg);
-/* Start a thread that will be reaped automatically when it exits. */
+/* Start a thread that is freed as soon as it exits (switched away from). */
 struct thread *thread_create_detached(const char *name, void (*fn)(void *), void *arg);
 /* Wait for t to exit, collect its value and free it (stack, slot, struct). */
 long thread_join(struct thread *t);
 __attribute__((noreturn)) void thread_exit(long value);
-/* Free the dead detached threads (idle loop, with IRQs on). */
-void thread_reap_zombies(void);
 
 int thread_count(void);
 struct thread *thread_first(void);     /* the list of all threads (sched_lock) */
 
 /* For the scheduler and the user-mode code. */
 struct thread *thread_alloc(const char *name, uintptr_t slot);
-void thread_zombie_locked(struct thread *t);
+/* Free a dead thread that is off every CPU (sched_lock held). */
+void thread_free_locked(struct thread *t);
 void sched_finish_switch(void);
 static inline bool thread_is_user(const struct thread *t) { return t->proc != NULL; }

@@ -10,6 +10,7 @@
 #include "mm/pmm.h"
 #include "percpu.h"
 #include "printk.h"
+#include "proc/process.h"
 #include "sched/sched.h"
 #include "stack/cache.h"
 #include "stack/kstack.h"
@@ -56,6 +57,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->cache_empty += kstack_caches[i].empty;
         k->expands += kstack_caches[i].expands;
         k->shrinks += kstack_caches[i].shrinks;
+        k->expand_failed += kstack_caches[i].expand_failed;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_caches[i].pages_used_hist[h];
     }
@@ -63,13 +65,8 @@ void kstack_fill_kstat(struct kstat *k)
     k->tlb_stale_reads = kstack_tlb_stale_reads;
     k->migrations = sched_total_migrations();
     k->free_pages = pmm_free_pages();
-}
-
-uint64_t kstack_resident_pages(void)
-{
-    struct kstat k;
-    kstack_fill_kstat(&k);
-    return k.resident_stack_pages;
+    k->threads_max = (uint32_t)process_threads_max;
+    k->threads_max_process = (uint32_t)process_threads_max_per_process;
 }
 
 void kstack_print_kstat(const char *why)
@@ -87,16 +84,18 @@ void kstack_print_kstat(const char *why)
     snprintf(line, LINE,
              "KSTAT {\"why\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"user_threads\":%u,\"kernel_threads\":%u,"
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
-             "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
+             "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"pages_used_hist\":[%s]}\n",
+             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,"
+             "\"pages_used_hist\":[%s]}\n",
              why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
              (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
              (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
-             (unsigned long)k.faults, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
+             (unsigned long)k.faults, (unsigned long)k.expand_failed, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
              (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.cache_empty,
              (unsigned long)k.tlb_invalidations,
-             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages, hist);
+             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages,
+             k.threads_max, k.threads_max_process, hist);
     console_puts(line);
     kfree(line);
 }

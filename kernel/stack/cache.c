@@ -15,7 +15,12 @@ uint64_t kstack_cache_take(void)
     k->take++;
     if (k->count > 0)
         return k->page[--k->count];
-    k->empty++;                 /* should not happen after balance(): the watermarks are wrong */
+    /*
+     * Empty: a thread that slept here and woke on another CPU took its pages
+     * with it, and the last balance() found the allocator empty too. The
+     * allocator may have a page now; if not, the caller's expansion fails.
+     */
+    k->empty++;
     return pmm_alloc();
 }
 
@@ -56,6 +61,14 @@ void kstack_cache_balance(void)
         }
     }
     irq_restore(flags);
+}
+
+bool kstack_cache_unbalanced(void)
+{
+    int n = kstack_caches[cpu_id()].count;
+    if (kstack_strategy == KSTACK_FIXED)
+        return n > 0;
+    return n < KSTACK_CACHE_LOW || n > KSTACK_CACHE_HIGH;
 }
 
 uint64_t kstack_cache_pages(void)

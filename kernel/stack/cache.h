@@ -4,6 +4,7 @@
  * drain against the page allocator happen only where IRQs are on.
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include "uapi/kstat.h"
 
@@ -18,7 +19,7 @@ struct kstack_cache {
     int count_at_exit;              /* the invariant: entry finds what the last exit left */
     uint64_t take, give, refill, drain, empty;
     /* The strategy's counters live here too: per CPU, bumped with IRQs off, so never lost. */
-    uint64_t expands, shrinks;
+    uint64_t expands, shrinks, expand_failed;
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 
@@ -30,5 +31,7 @@ uint64_t kstack_cache_take(void);
 void kstack_cache_give(uint64_t pa);
 /* IRQs on: refill or drain this CPU's cache toward the target. */
 void kstack_cache_balance(void);
+/* Would kstack_cache_balance() do anything on this CPU? (IRQs off: a look at one counter.) */
+bool kstack_cache_unbalanced(void);
 /* Pages in all caches. */
 uint64_t kstack_cache_pages(void);

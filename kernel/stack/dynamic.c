@@ -37,38 +37,54 @@ int kstack_pages_at_rest(void)
     return kstack_strategy == KSTACK_FIXED ? (int)KSTACK_PAGES : 1;
 }
 
-uintptr_t kstack_alloc_user(void)
+int kstack_alloc_user(uintptr_t *base)
 {
-    uintptr_t base = kstack_slot_alloc();
-    if (!base)
-        return 0;
-    for (int i = 0; i < kstack_pages_at_rest(); i++)
-        if (kstack_map_page(base, i)) {
-            kstack_slot_free(base);
-            return 0;
+    uintptr_t b = kstack_slot_alloc();
+    if (!b)
+        return -EAGAIN;                 /* every slot taken: a limit, like a thread limit, not a lack of memory */
+    for (int i = 0; i < kstack_pages_at_rest(); i++) {
+        int err = kstack_map_page(b, i);
+        if (err) {
+            kstack_slot_free(b);
+            return err;
         }
-    return base;
+    }
+    *base = b;
+    return 0;
 }
 
-void kstack_expand(struct thread *t)
+int kstack_expand(struct thread *t)
 {
     KASSERT(!irqs_enabled());
     struct kstack_cache *k = &kstack_caches[cpu_id()];
     /* Nothing ran on this CPU since its last return to user mode: the cache is as that return left it. */
     KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
     if (kstack_strategy != KSTACK_EAGER || t->kstack_expanded)
-        return;
+        return 0;
     uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
     KASSERT(ptes);
+    /*
+     * All three pages or none. The cache can be short although the last exit
+     * here gave back three pages: a thread that slept on this CPU and woke on
+     * another took its pages there. With the allocator empty too, the entry
+     * goes on with the top page alone (docs/DESIGN.md section 12).
+     */
     for (int i = 1; i < (int)KSTACK_PAGES; i++) {
         uint64_t pa = kstack_cache_take();
-        if (!pa)
-            panic("kstack: no page to expand thread %d's stack", t->tid);
+        if (!pa) {
+            while (--i >= 1) {
+                kstack_cache_give(ptes[-i] & PTE_ADDR);
+                ptes[-i] = 0;           /* never used: no translation to invalidate */
+            }
+            k->expand_failed++;
+            return -ENOMEM;
+        }
         KASSERT(!(ptes[-i] & PTE_P));
         ptes[-i] = pa | PTE_KSTACK;             /* A and D clear: the histogram reads them */
     }
     t->kstack_expanded = true;
     k->expands++;
+    return 0;
 }
 
 void kstack_shrink(struct thread *t)

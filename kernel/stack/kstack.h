@@ -41,12 +41,6 @@ static inline uintptr_t kstack_slot_of(uintptr_t va)
 {
     return ALIGN_DOWN(va, KSTACK_SLOT_SIZE);
 }
-/* In the never-mapped bottom 32 KiB, or the ensure area while unmapped: see kstack_is_guard(). */
-static inline bool kstack_in_low_half(uintptr_t va)
-{
-    return kstack_in_area(va) && va - kstack_slot_of(va) < KSTACK_SLOT_SIZE - KSTACK_ENSURE_MAX;
-}
-
 /* A free slot, nothing mapped; 0 when the area is full. */
 uintptr_t kstack_slot_alloc(void);
 /* Unmap whatever is still mapped in the slot, free those pages, free the slot. */
@@ -86,4 +80,3 @@ extern uint64_t kstack_tlb_invalidations;
 extern uint64_t kstack_tlb_stale_reads;
 void kstack_tlb_init(void);
 void kstack_switch_in(struct thread *t, int from_cpu);
-void kstack_thread_exit(struct thread *t);

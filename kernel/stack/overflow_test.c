@@ -69,7 +69,7 @@ KTEST(overflow, syscall_overflow_kills_only_the_process)
     int pid = process_spawn("kstacktests", 2, argv, NULL);
     for (int ms = 0; pid > 0 && ms < 20000 && !ktest_contains(report, "killing pid"); ms += 10)
         sched_sleep_ms(10);
-    /* No parent waits: the process and its dead thread are freed as they end (the idle loop reaps). */
+    /* No parent waits: the process and its dead thread are freed as they end (each as it is switched out). */
     struct kstat k;
     size_t stable = 0, last = 0;
     for (int ms = 0; ms < 10000 && stable < 5; ms += 20) {

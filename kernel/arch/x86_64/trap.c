@@ -106,11 +106,12 @@ static bool paranoid_vector(uint64_t v)
 void trap_dispatch(struct pt_regs *regs)
 {
     if (user_mode(regs) && !paranoid_vector(regs->vector)) {
-        enter_from_user_mode(regs);
+        bool expanded = enter_from_user_mode(regs) == 0;
         if (regs->vector >= VEC_FIRST_IRQ)
-            irq_dispatch(regs);
+            irq_dispatch(regs);         /* IRQ handlers fit the top page: they run there when !expanded */
         else
-            user_exception(regs);
+            user_exception(regs, expanded);
+        entry_balance_stack_cache();
         exit_to_user_mode(regs);
         return;
     }

@@ -1,5 +1,6 @@
 /* trap.h: the C side of every interrupt and exception (see trap.c). */
 #pragma once
+#include <stdbool.h>
 #include "arch/x86_64/ptregs.h"
 
 #define PF_PRESENT  (1u << 0)
@@ -21,4 +22,4 @@ int probe_exec(void *addr);
 /* Vectors >= 32: arch/x86_64/irq.c. */
 void irq_dispatch(struct pt_regs *regs);
 /* An exception in user mode (entry.c): a demand fault, or the end of the process. */
-void user_exception(struct pt_regs *regs);
+void user_exception(struct pt_regs *regs, bool expanded);

@@ -1,0 +1,271 @@
+/*
+ * oomtests.c: suite `oom`, a hostile user against the kernel's memory
+ * (docs/DESIGN.md section 12): thread bombs, memory held at zero while
+ * other threads sleep in the kernel, spin and make syscalls, and demand
+ * faults with no memory left. The kernel must stay up, the hogs get errors
+ * or are killed with a message, an innocent process keeps running, and the
+ * free-page count comes back once the hogs are gone. Run with MEM=64M.
+ */
+#include "stdio.h"
+#include "syscall.h"
+#include "thread.h"
+#include "utest.h"
+
+#define PROGRAM "oomtests"
+#define PAGE 4096ul
+#define HOLD_MS 1500            /* how long the hog keeps memory at zero */
+#define PARKERS 48              /* the hog's threads that go to sleep in the kernel once memory is gone */
+
+static struct kstat kstat_now(void)
+{
+    struct kstat k;
+    long n;
+    while ((n = sys_kstat(&k, sizeof(k))) == -ENOMEM)
+        ;                       /* the syscall itself may find no page to expand the stack: try again */
+    UT_CHECK_EQ(n, sizeof(k));
+    return k;
+}
+
+static long uptime(void)
+{
+    long t;
+    while ((t = sys_uptime_ms()) == -ENOMEM)
+        ;
+    return t;
+}
+
+static int spawn_helper(const char *name)
+{
+    char *argv[] = { PROGRAM, (char *)name, NULL };
+    long pid;
+    while ((pid = sys_spawn(PROGRAM, argv)) == -ENOMEM || pid == -EAGAIN)
+        sys_sleep_ms(10);
+    UT_CHECK(pid > 0);
+    return (int)pid;
+}
+
+static int wait_for(int pid)
+{
+    int status = -1;
+    long r;
+    while ((r = sys_wait(pid, &status)) == -ENOMEM)
+        ;
+    UT_CHECK_EQ(r, pid);
+    return status;
+}
+
+/* ---------------------------------------------------------------- thread bomb */
+
+static volatile int bomb_release;
+
+static void park_until_released(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&bomb_release, __ATOMIC_ACQUIRE))
+        sys_futex_wait((int *)&bomb_release, 0, 0);
+}
+
+/*
+ * Threads until the kernel says no: every one of them asleep in the kernel
+ * with its whole stack. The answer must be -EAGAIN from the thread limit,
+ * long before memory is gone, at exactly the per-process limit.
+ */
+static void test_thread_bomb(void)
+{
+    static int tids[THREAD_MAX];
+    struct kstat k0 = kstat_now();
+    int n = 0;
+    long err = 0;
+    while (n < THREAD_MAX) {
+        int tid = thread_spawn(park_until_released, NULL);
+        if (tid < 0) {
+            err = tid;
+            break;
+        }
+        tids[n++] = tid;
+    }
+    struct kstat k = kstat_now();
+    printf("    # thread bomb: %d threads, then %ld; limits %u per process, %u in all; %lu of %lu pages free\n",
+           n, err, k.threads_max_process, k.threads_max, (unsigned long)k.free_pages,
+           (unsigned long)k0.free_pages);
+    UT_CHECK_EQ(err, -EAGAIN);
+    UT_CHECK_EQ(n + 1, (int)k.threads_max_process);        /* the main thread counts too */
+    UT_CHECK(k.free_pages > k0.free_pages / 4);             /* refused long before memory ran out */
+    __atomic_store_n(&bomb_release, 1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&bomb_release, THREAD_MAX);
+    for (int i = 0; i < n; i++)
+        UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
+}
+
+/* ---------------------------------------------------------------- memory held at zero */
+
+static char hog_thread_stack[4096] __attribute__((aligned(16)));
+
+/* Exits at once; its stack (shared by all of them, touched before the grab) is never needed. */
+__attribute__((noreturn)) static void hog_thread(void *arg)
+{
+    (void)arg;
+    sys_thread_exit(0);
+}
+
+static volatile int hog_gate;
+static volatile long hog_parked, hog_refused;
+
+/*
+ * Waits in user mode until memory is gone, then goes to sleep in the kernel
+ * (sleep_ms allocates nothing, unlike futex_wait): each sleeper keeps its
+ * expanded stack, the cache runs dry and, with the allocator empty, the next
+ * entries cannot expand (-ENOMEM before dispatch).
+ */
+static void hog_parker(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&hog_gate, __ATOMIC_ACQUIRE))
+        sys_sleep_ms(5);
+    for (;;) {
+        long r = sys_sleep_ms(50);
+        if (r == -ENOMEM)
+            __atomic_fetch_add(&hog_refused, 1, __ATOMIC_RELAXED);
+        else if (r == 0)
+            __atomic_fetch_add(&hog_parked, 1, __ATOMIC_RELAXED);
+        else
+            utest_fail(__FILE__, __LINE__, "sleep_ms returned %ld", r);
+    }
+}
+
+/*
+ * Takes every free page, then keeps taking whatever comes free for HOLD_MS.
+ * Most of memory is touched from user mode, fast, leaving a margin that
+ * other processes may take meanwhile; the rest is filled by the kernel
+ * (kstat into fresh anonymous pages: a kernel-side demand fault that fails
+ * returns -EFAULT instead of killing). Meanwhile its attempts to create
+ * threads and processes must fail cleanly.
+ */
+static void test_hog_hold(void)
+{
+    const unsigned long len = 1ul << 30, margin = 512;
+    for (unsigned i = 0; i < sizeof(hog_thread_stack); i += PAGE)
+        hog_thread_stack[i] = 1;
+    for (int i = 0; i < PARKERS; i++)
+        UT_CHECK(thread_spawn(hog_parker, NULL) > 0);      /* their user stacks are touched here, before */
+    long map = sys_mmap_anon(len, PROT_READ | PROT_WRITE);
+    UT_CHECK(map > 0);
+    if (map <= 0)
+        return;
+    unsigned long next = 0, failures = 0, spawn_refused = 0, thread_refused = 0;
+    for (;;) {
+        struct kstat k = kstat_now();
+        if (k.free_pages < 2 * margin)
+            break;
+        for (unsigned long n = k.free_pages - margin; n > 0 && next < len; n--, next += PAGE)
+            *(volatile char *)(map + next) = 1;
+    }
+    long start = 0;
+    while ((start == 0 || uptime() - start < HOLD_MS) && next < len) {
+        long r = sys_kstat((struct kstat *)(map + next), sizeof(struct kstat));
+        if (r == sizeof(struct kstat)) {
+            next += PAGE;
+            continue;
+        }
+        UT_CHECK(r == -EFAULT || r == -ENOMEM);
+        if (++failures < 8)
+            continue;
+        if (start == 0) {
+            start = uptime();       /* memory is gone: hold it from now on */
+            __atomic_store_n(&hog_gate, 1, __ATOMIC_RELEASE);
+        }
+        if (failures % 16 == 8) {
+            /* Not thread_spawn(): its first touch of a fresh user stack would need a page too. */
+            long tid = sys_thread_create(hog_thread, NULL, hog_thread_stack + sizeof(hog_thread_stack) - 8);
+            if (tid < 0)
+                thread_refused++;
+            char *argv[] = { PROGRAM, "idle", NULL };
+            long pid = sys_spawn(PROGRAM, argv);
+            if (pid < 0)
+                spawn_refused++;
+            else
+                wait_for((int)pid);
+        }
+    }
+    struct kstat k = kstat_now();
+    printf("    # hog: held %lu pages, %lu failed grabs, thread_create refused %lu, spawn refused %lu; "
+           "%ld sleeps of its threads in the kernel, %ld refused with -ENOMEM\n",
+           next / PAGE, failures, thread_refused, spawn_refused, hog_parked, hog_refused);
+    if (k.strategy != 0)
+        UT_CHECK(hog_refused > 0);          /* entries found no page to expand the stack */
+    UT_CHECK(failures >= 8);                /* memory really ran out */
+    UT_CHECK(thread_refused + spawn_refused > 0);
+}
+
+/* Spins in user mode, with a syscall now and then, until told its time is up; exits 0 if it got through. */
+static void test_innocent(void)
+{
+    long start = uptime(), syscalls = 0, refused = 0;
+    int pid = (int)sys_getpid();
+    while (uptime() - start < HOLD_MS * 3) {
+        for (volatile int i = 0; i < 20000; i++)
+            ;
+        long r = sys_getpid();
+        if (r == -ENOMEM)
+            refused++;
+        else
+            UT_CHECK_EQ(r, pid);
+        syscalls++;
+    }
+    printf("    # innocent: %ld syscalls, %ld refused with -ENOMEM\n", syscalls, refused);
+    UT_CHECK(syscalls > refused);
+}
+
+static void test_idle(void)
+{
+}
+
+static void test_memory_held_at_zero(void)
+{
+    int innocent = spawn_helper("innocent");
+    int hog = spawn_helper("hog_hold");
+    UT_CHECK_EQ(wait_for(hog), 0);
+    UT_CHECK_EQ(wait_for(innocent), 0);
+    struct kstat k = kstat_now();
+    printf("    # memory held at zero: %lu stack expansions failed, %lu cache takes found it empty\n",
+           (unsigned long)k.expand_failed, (unsigned long)k.cache_empty);
+    if (k.strategy != 0)
+        UT_CHECK(k.expand_failed > 0);      /* the failure path really ran */
+}
+
+/* ---------------------------------------------------------------- demand faults with no memory */
+
+/* Touches fresh pages from user mode until there is no page left: the kernel must kill it, not panic. */
+static void test_hog_touch(void)
+{
+    const unsigned long len = 1ul << 30;
+    long map = sys_mmap_anon(len, PROT_READ | PROT_WRITE);
+    if (map <= 0)
+        sys_exit(3);
+    for (unsigned long off = 0; off < len; off += PAGE)
+        *(volatile char *)(map + off) = 1;
+    sys_exit(4);                /* 1 GiB in a 64 MiB machine: never reached */
+}
+
+static void test_demand_fault_without_memory(void)
+{
+    int innocent = spawn_helper("innocent");
+    int hog = spawn_helper("hog_touch");
+    UT_CHECK_EQ(wait_for(hog), EXIT_KILLED_BASE + VEC_PF);
+    UT_CHECK_EQ(wait_for(innocent), 0);
+}
+
+static const struct utest tests[] = {
+    UTEST_HELPER_ENTRY(hog_hold),
+    UTEST_HELPER_ENTRY(innocent),
+    UTEST_HELPER_ENTRY(idle),
+    UTEST_EXPECT(hog_touch, UTEST_HELPER, EXIT_KILLED_BASE + VEC_PF),
+    UTEST_EXPECT(thread_bomb, UTEST_LEAK_CHECK, 0),
+    UTEST_EXPECT(memory_held_at_zero, UTEST_LEAK_CHECK, 0),
+    UTEST_EXPECT(demand_fault_without_memory, UTEST_LEAK_CHECK, 0),
+};
+
+int main(int argc, char **argv)
+{
+    return utest_main("oom", PROGRAM, tests, UTEST_COUNT(tests), argc, argv);
+}
