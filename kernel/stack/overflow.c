@@ -26,12 +26,6 @@ void kstack_overflow_init(void)
     kstack_overflow_policy = (enum kstack_overflow_policy)cmdline_choice("kstack_overflow", modes, 0);
 }
 
-__attribute__((weak)) void kstack_overflow_kill_user(struct thread *t)
-{
-    (void)t;
-    thread_exit(-EFAULT);
-}
-
 bool kstack_overflow_handle(struct pt_regs *regs)
 {
     uintptr_t cr2 = read_cr2();

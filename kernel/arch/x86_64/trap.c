@@ -143,8 +143,3 @@ int probe_exec(void *addr)
     this_cpu()->probe_exec_armed = false;
     return (int)r;
 }
-
-__attribute__((weak)) void irq_exit_kernel(struct pt_regs *regs)
-{
-    (void)regs;
-}
