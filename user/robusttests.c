@@ -3,6 +3,7 @@
  * wake-up when a timeout races a wake, and a faulting return to user mode
  * (a bad iretq frame) that kills the process, not the kernel. Each test in a
  * process of its own (lib/utest.h); prints KTAP for suite "robust".
+ * Needs testsys=1.
  */
 #include <stdbool.h>
 #include "stdio.h"
@@ -98,11 +99,55 @@ static void test_futex_huge_timeout(void)
     UT_CHECK_EQ(ret, 0);
 }
 
+/* ---------------------------------------------------------------- a faulting return to user mode */
+
+/*
+ * The syscall corrupts its own return frame; the iretq that would return
+ * through it faults in the kernel (after the swapgs back to the user's GS).
+ * The process must die with #GP, as if its next instruction had faulted, and
+ * the kernel go on (UTEST_LEAK_CHECK: and give back every page).
+ */
+static void bad_frame(int kind)
+{
+    sys_test_bad_frame(kind);
+    utest_fail(__FILE__, __LINE__, "returned to user mode through bad frame kind %d", kind);
+}
+
+static void test_bad_iret_ss(void) { bad_frame(TEST_BAD_FRAME_SS); }
+static void test_bad_iret_cs(void) { bad_frame(TEST_BAD_FRAME_CS); }
+static void test_bad_iret_rip(void) { bad_frame(TEST_BAD_FRAME_RIP); }
+
+static volatile long spins;
+
+static void spin_and_call(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        for (int i = 0; i < 10000; i++)
+            spins++;
+        sys_getpid();
+    }
+}
+
+/* With the process's other threads running (on other CPUs under SMP): all of them end. */
+static void test_bad_iret_threads(void)
+{
+    for (int i = 0; i < 3; i++)
+        thread_spawn(spin_and_call, NULL);
+    while (spins < 100000)
+        sys_yield();
+    bad_frame(TEST_BAD_FRAME_SS);
+}
+
 /* ---------------------------------------------------------------- the list */
 
 static const struct utest tests[] = {
     UTEST(futex_timeout_wake_race),
     UTEST(futex_huge_timeout),
+    UTEST_EXPECT(bad_iret_ss, UTEST_LEAK_CHECK, EXIT_KILLED_BASE + VEC_GP),
+    UTEST_EXPECT(bad_iret_cs, UTEST_LEAK_CHECK, EXIT_KILLED_BASE + VEC_GP),
+    UTEST_EXPECT(bad_iret_rip, UTEST_LEAK_CHECK, EXIT_KILLED_BASE + VEC_GP),
+    UTEST_EXPECT(bad_iret_threads, UTEST_LEAK_CHECK, EXIT_KILLED_BASE + VEC_GP),
 };
 
 int main(int argc, char **argv)
