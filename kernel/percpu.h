@@ -49,6 +49,7 @@ struct cpu {
 
     uint64_t timer_ticks;
     uint64_t irq_count;
+    uint64_t nmis;                  /* NMIs taken (arch/x86_64/nmi.c): counted, reported, survived */
 
     /* apic/irq/smp */
     uint64_t irq_spurious;          /* VEC_SPURIOUS: counted, never acknowledged */

@@ -56,6 +56,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->cache_empty += kstack_caches[i].empty;
         k->expands += kstack_caches[i].expands;
         k->shrinks += kstack_caches[i].shrinks;
+        k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_caches[i].pages_used_hist[h];
     }
@@ -89,14 +90,15 @@ void kstack_print_kstat(const char *why)
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"pages_used_hist\":[%s]}\n",
+             "\"migrations\":%lu,\"free_pages\":%lu,\"pages_used_hist\":[%s],\"nmis\":%lu}\n",
              why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
              (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
              (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
              (unsigned long)k.faults, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
              (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.cache_empty,
              (unsigned long)k.tlb_invalidations,
-             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages, hist);
+             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages, hist,
+             (unsigned long)k.nmis);
     console_puts(line);
     kfree(line);
 }

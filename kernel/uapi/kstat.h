@@ -26,4 +26,5 @@ struct kstat {
     uint64_t tlb_stale_reads;       /* testsys=1: switch-ins that saw a stale stack translation */
     uint64_t cache_empty;           /* takes that found the cache empty and went to the allocator */
     uint64_t self_resident_pages;   /* the calling thread's mapped stack pages, now (in a syscall) */
+    uint64_t nmis;                  /* NMIs taken, all CPUs (none is expected: counted and survived) */
 };
