@@ -50,6 +50,8 @@ struct cpu {
     uint64_t timer_ticks;
     uint64_t irq_count;
     uint64_t nmis;                  /* NMIs taken (arch/x86_64/nmi.c): counted, reported, survived */
+    uint64_t nmis_reported;         /* the count the last report printed */
+    int spin_depth;                 /* spinlocks held, or being taken, here (spinlock.c) */
 
     /* apic/irq/smp */
     uint64_t irq_spurious;          /* VEC_SPURIOUS: counted, never acknowledged */
