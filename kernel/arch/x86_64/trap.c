@@ -105,6 +105,10 @@ static bool paranoid_vector(uint64_t v)
 
 void trap_dispatch(struct pt_regs *regs)
 {
+    if (regs->vector == VEC_NMI) {
+        nmi_handle(regs);       /* from user or kernel mode alike: counted, not fatal */
+        return;
+    }
     if (user_mode(regs) && !paranoid_vector(regs->vector)) {
         enter_from_user_mode(regs);
         if (regs->vector >= VEC_FIRST_IRQ)
