@@ -115,7 +115,7 @@ static void bad_frame(int kind)
 
 static void test_bad_iret_ss(void) { bad_frame(TEST_BAD_FRAME_SS); }
 static void test_bad_iret_cs(void) { bad_frame(TEST_BAD_FRAME_CS); }
-/* Hardware faults on the iretq itself; QEMU's TCG loads the RIP and faults at the fetch, in user mode: #GP either way. */
+/* Hardware faults on the iretq itself; QEMU (TCG) loads the RIP and faults at the fetch, in user mode. */
 static void test_bad_iret_rip(void) { bad_frame(TEST_BAD_FRAME_RIP); }
 
 static volatile long spins;

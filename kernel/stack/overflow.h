@@ -12,6 +12,8 @@ void kstack_overflow_init(void);
 bool kstack_overflow_handle(struct pt_regs *regs);
 
 struct thread;
+/* Why ending t after the overflow in regs would not be safe (then it panics), or NULL if it is. */
+const char *kstack_overflow_kill_refusal(const struct pt_regs *regs, const struct thread *t);
 /* Kill the user process of t and end t (proc/process.c); never returns. */
 void kstack_overflow_kill_user(struct thread *t);
 

@@ -7,6 +7,7 @@
 #include "ktest.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "percpu.h"
 #include "printk.h"
 #include "proc/process.h"
 #include "sched/sched.h"
@@ -98,6 +99,34 @@ KTEST(overflow, syscall_overflow_kills_only_the_process)
     kfree(report);
 }
 
+static struct spinlock overflow_test_lock = SPINLOCK_INIT("overflow_test");
+
+/* The rule, case by case, on a made-up fault frame of this (test) thread. */
+KTEST(overflow, kill_refused_unless_safe)
+{
+    static struct mutex m = MUTEX_INIT("overflow_test_mutex");
+    struct pt_regs regs = { .rflags = RFLAGS_IF | 2 };
+    struct thread *me = current();
+    KEXPECT(t, kstack_overflow_kill_refusal(&regs, me) == NULL);
+
+    regs.rflags = 2;
+    KEXPECT_STREQ(t, kstack_overflow_kill_refusal(&regs, me), "IRQs were off");
+    regs.rflags = RFLAGS_IF | 2;
+
+    uint64_t f = spin_lock(&overflow_test_lock);
+    const char *why = kstack_overflow_kill_refusal(&regs, me);
+    spin_unlock(&overflow_test_lock, f);
+    KEXPECT_STREQ(t, why, "a spinlock was held");
+
+    mutex_lock(&m);
+    why = kstack_overflow_kill_refusal(&regs, me);
+    mutex_unlock(&m);
+    KEXPECT_STREQ(t, why, "a mutex was held");
+
+    KEXPECT_STREQ(t, kstack_overflow_kill_refusal(&regs, this_cpu()->idle), "the idle thread cannot end");
+    KEXPECT(t, kstack_overflow_kill_refusal(&regs, me) == NULL);
+}
+
 /*
  * kstack_overflow=kill must not end a thread that holds a spinlock or runs
  * with IRQs off: nobody would release the lock, and IRQs off means a critical
@@ -110,8 +139,6 @@ static bool named_in_ktest(const char *suite)
     char spec[128];
     return cmdline_get("ktest", spec, sizeof(spec)) && strstr(spec, suite);
 }
-
-static struct spinlock overflow_test_lock = SPINLOCK_INIT("overflow_test");
 
 static void recurse_holding_spinlock(void *arg)
 {
