@@ -15,42 +15,32 @@
 #include "syscall.h"
 #include "uapi/errno.h"
 
-extern const char isr_iret[];      /* isr.asm: the iretq to user mode */
-
-/* The frame an iretq to user mode loads, in the order it pops it. */
-struct iret_frame {
-    uint64_t rip, cs, rflags, rsp, ss;
-};
-
 /*
- * From isr.asm's iret_fault_check, on the thread's kernel stack with the
- * kernel GS back and IRQs off: regs is a kernel-mode #NP/#SS/#GP at isr_iret
- * whose RSP points at the frame that could not be loaded. Made into the fault
- * the user would have taken at that RIP, it goes the way of every user
- * fault: the process is killed. Never returns.
+ * From isr.asm's iret_fault_check, with the kernel GS back and IRQs off: the
+ * iretq to user mode raised #NP, #SS or #GP on the frame in regs (built at
+ * the stack top, as for any entry from user mode, with that frame as its
+ * hardware part). Made into the fault the user would have taken at that
+ * RIP, it goes the way of every user fault: the process is killed. Never
+ * returns.
  */
 void trap_bad_iret(struct pt_regs *regs);
 void trap_bad_iret(struct pt_regs *regs)
 {
-    KASSERT(!irqs_enabled() && !user_mode(regs) && regs->rip == (uintptr_t)isr_iret);
-    const struct iret_frame *bad = (const struct iret_frame *)regs->rsp;
-    struct iret_frame was = *bad;
-    KASSERT(was.cs & 3);
-    regs->rip = was.rip;
-    regs->rflags = was.rflags;
-    regs->rsp = was.rsp;
-    regs->cs = SEL_UCODE;       /* the selectors the process had: the bad ones are in the message */
+    struct thread *t = current();
+    KASSERT(!irqs_enabled() && user_mode(regs));
+    KASSERT((uintptr_t)(regs + 1) == t->kstack_top);
+    uint64_t bad_cs = regs->cs, bad_ss = regs->ss;
+    regs->cs = SEL_UCODE;       /* the selectors the process runs with: the bad ones go in the message */
     regs->ss = SEL_UDATA;
     enter_from_user_mode(regs);
 
-    struct thread *t = current();
     struct process *p = t->proc;
     KASSERT(p);
     printk("user fault: pid %d (%s) tid %d: %s (error code %#lx) on the return to user mode, frame "
            "CS %#lx SS %#lx RIP %p RSP %p RFLAGS %#lx: killed\n",
            p->pid, p->name, t->tid, trap_name(regs->vector), (unsigned long)regs->error_code,
-           (unsigned long)was.cs, (unsigned long)was.ss, (void *)was.rip, (void *)was.rsp,
-           (unsigned long)was.rflags);
+           (unsigned long)bad_cs, (unsigned long)bad_ss, (void *)regs->rip, (void *)regs->rsp,
+           (unsigned long)regs->rflags);
     process_kill(p, EXIT_KILLED_BASE + (int)regs->vector);
     exit_to_user_mode(regs);    /* ends this thread: its process is dying */
     panic("bad iret: pid %d survived its own kill", p->pid);

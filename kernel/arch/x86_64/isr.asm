@@ -105,8 +105,10 @@ isr_iret:                               ; the one iretq to user mode: iret_fault
 ; #NP, #SS and #GP (vectors 11-13) come here first. One raised by the iretq at
 ; isr_iret on its way to user mode is a bad return frame (Linux's bad_iret):
 ; the CPU is still in kernel mode, on the thread's stack just below the frame
-; it could not load, but .ret has already done swapgs to the user's GS. Take
-; the kernel GS back and let trap_bad_iret() make it the process's fault.
+; it could not load, but .ret has already done swapgs to the user's GS. Move
+; vector and error code next to that frame, so that pt_regs is built where
+; every entry from user mode builds it (the stack top), take the kernel GS
+; back, and let trap_bad_iret() make it the process's fault.
 ; Stack here: +0 vector, +8 error code, +16 rip, +24 cs, +32 rflags, +40 rsp, +48 ss.
 iret_fault_check:
     push    rax
@@ -116,7 +118,15 @@ iret_fault_check:
     mov     rax, [rsp + 8 + 40]         ; the faulting RSP: the frame iretq was loading
     test    byte [rax + 8], 3           ; its CS: a return to user mode did swapgs
     jz      .other                      ; (to kernel mode: an ordinary kernel fault)
-    pop     rax
+    push    rbx
+    mov     rbx, [rsp + 16]             ; vector
+    mov     [rax - 16], rbx
+    mov     rbx, [rsp + 24]             ; error code
+    mov     [rax - 8], rbx
+    pop     rbx
+    xchg    rax, rsp                    ; rsp: the bad frame; rax: here, the user's rax at [rax]
+    sub     rsp, 16                     ; vector, error code
+    mov     rax, [rax]                  ; below rsp now: only NMI/#MC (IST stacks) can run meanwhile
     swapgs
     PUSH_REGS                           ; the user's registers: .ret restored them
     cld
