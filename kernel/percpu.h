@@ -11,6 +11,9 @@
  *    and #DF can arrive between a swapgs and the iretq/sysret, so their
  *    "paranoid" stubs read MSR_GS_BASE and swapgs only if it is not a kernel
  *    address, and undo exactly what they did.
+ *  - A #GP, #SS or #NP raised by the iretq to user mode itself (a bad return
+ *    frame) arrives in kernel mode after that swapgs: isr.asm's
+ *    iret_fault_check recognises it by its RIP and swaps back.
  */
 #pragma once
 #include <stdbool.h>
