@@ -11,6 +11,9 @@
  *    and #DF can arrive between a swapgs and the iretq/sysret, so their
  *    "paranoid" stubs read MSR_GS_BASE and swapgs only if it is not a kernel
  *    address, and undo exactly what they did.
+ *  - A #GP, #SS or #NP raised by the iretq to user mode itself (a bad return
+ *    frame) arrives in kernel mode after that swapgs: isr.asm's
+ *    iret_fault_check recognises it by its RIP and swaps back.
  */
 #pragma once
 #include <stdbool.h>
@@ -49,6 +52,9 @@ struct cpu {
 
     uint64_t timer_ticks;
     uint64_t irq_count;
+    uint64_t nmis;                  /* NMIs taken (arch/x86_64/nmi.c): counted, reported, survived */
+    uint64_t nmis_reported;         /* the count the last report printed */
+    int spin_depth;                 /* spinlocks held, or being taken, here (spinlock.c) */
 
     /* apic/irq/smp */
     uint64_t irq_spurious;          /* VEC_SPURIOUS: counted, never acknowledged */

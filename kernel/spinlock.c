@@ -1,4 +1,8 @@
-/* spinlock.c: ticket locks with IRQ save/restore (see spinlock.h). */
+/*
+ * spinlock.c: ticket locks with IRQ save/restore (see spinlock.h), and the
+ * per-CPU count of locks held (cpu->spin_depth): code that may be entered
+ * anywhere (the #DF overflow policy, NMIs) asks it whether a lock is held.
+ */
 #include "spinlock.h"
 #include "panic.h"
 #include "percpu.h"
@@ -16,6 +20,7 @@ void spin_init(struct spinlock *l, const char *name)
 uint64_t spin_lock(struct spinlock *l)
 {
     uint64_t flags = irq_save();
+    this_cpu()->spin_depth++;           /* before the ticket: an NMI in between must see it */
     KASSERT(!spin_held_by_me(l));
     uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != ticket)
@@ -29,6 +34,9 @@ void spin_unlock(struct spinlock *l, uint64_t flags)
     KASSERT(spin_held_by_me(l));
     l->holder_cpu = -1;
     __atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+    struct cpu *c = this_cpu();
+    KASSERT(c->spin_depth > 0);
+    c->spin_depth--;                    /* after the release, for the same reason */
     irq_restore(flags);
 }
 

@@ -246,7 +246,11 @@ def _text(data):
 #   cpu=<model>    QEMU -cpu (default max; qemu64 has neither SMAP nor SMEP)
 #   mem=<size>     guest memory (default 512M)
 #   nmi=<marker>   once the serial log shows <marker>, inject NMIs through QEMU's monitor
-ROW_OPTIONS = {"cpu": r"[\w.+-]+", "mem": r"\d+[MG]", "nmi": r"\S+"}
+#   panic=<text>   the boot must end in a kernel panic whose message contains <text> ('+' for a
+#                  space); KTAP is not checked then (the panic cuts it short): one result, <label>.panic
+ROW_OPTIONS = {"cpu": r"[\w.+-]+", "mem": r"\d+[MG]", "nmi": r"\S+", "panic": r"\S+"}
+EXIT_PANIC = 37
+PANIC_RE = re.compile(r"KERNEL PANIC on cpu \d+: (.*)")
 NMI_COUNT, NMI_INTERVAL_S = 5, 0.2
 
 
@@ -375,6 +379,19 @@ def run_qemu(cmd, timeout, log=None, nmi=None):
         return None, proc.communicate()[0]
 
 
+def panic_outcome(text, status, want):
+    """(PASS or FAIL, reason) for a row that must end in a panic whose message contains want."""
+    want = want.replace("+", " ")
+    m = PANIC_RE.search(text)
+    if m and want in m[1] and status == EXIT_PANIC:
+        return "PASS", ""
+    if m:
+        return "FAIL", f"panicked with '{m[1].strip()}', expected a message containing '{want}'" + \
+            ("" if status == EXIT_PANIC else f" and exit status {EXIT_PANIC}, got {status}")
+    got = "a hang" if status is None else EXIT_REASONS.get(status, f"exit status {status}")
+    return "FAIL", f"no kernel panic (expected one containing '{want}'), got {got}"
+
+
 def run_boot(row, expected):
     """Build an ISO with the row's command line, boot it, check exit status and KTAP."""
     rep = Report()
@@ -393,6 +410,13 @@ def run_boot(row, expected):
     cmd = qemu_cmd(iso, log, row.smp, row.firmware, row.opts.get("cpu", "max"), row.opts.get("mem", "512M"))
     status, qemu_out = run_qemu(cmd, row.timeout, log, row.opts.get("nmi"))
     text = read_text(log)
+    if "panic" in row.opts:
+        outcome, why = panic_outcome(text, status, row.opts["panic"])
+        rep.add(outcome, f"{row.label}.panic", why)
+        if outcome == "FAIL":
+            rep.info(f"cmdline: {row.cmdline}; serial log: {log}; last {TAIL} lines:")
+            rep.info(tail(text) or "(empty log)")
+        return rep
     ran = suites_run(row.cmdline, expected)
     report_ktap(rep, row.label, text, ran, expected)
     # A user-space suite (init=<program>, no ktest=) has nothing to grep for: it must at least print KTAP.
@@ -587,7 +611,15 @@ def selftest():
     assert suites_run("ktest=lib,pmm hz=100", {}) == ["lib", "pmm"]
     assert parse_options("cpu=qemu64 mem=64M nmi=NMI-NOW") == ({"cpu": "qemu64", "mem": "64M", "nmi": "NMI-NOW"}, None)
     assert parse_options("cpu=max smp=4")[1] and parse_options("mem=lots")[1]
-    print(f"selftest: {len(checks) + 4} checks passed")
+    assert parse_options("panic=spinlock+held") == ({"panic": "spinlock+held"}, None)
+    log = "ok 1 a\nKERNEL PANIC on cpu 1: kernel stack overflow in thread 7 (t): a spinlock was held\n"
+    assert panic_outcome(log, EXIT_PANIC, "a+spinlock+was+held") == ("PASS", "")
+    assert panic_outcome(log, EXIT_PANIC, "IRQs+were+off")[0] == "FAIL"
+    assert panic_outcome(log, 0, "a+spinlock")[0] == "FAIL"
+    assert panic_outcome("ok 1 a\n", EXIT_OK, "a+spinlock") == \
+        ("FAIL", "no kernel panic (expected one containing 'a spinlock'), got exit status 33")
+    assert panic_outcome("", None, "x")[1].endswith("got a hang")
+    print(f"selftest: {len(checks) + 10} checks passed")
     return 0
 
 

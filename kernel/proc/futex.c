@@ -7,11 +7,16 @@
  * No lost wake-ups without reading user memory under the lock: a waiter is
  * queued first and reads the value after; a waker stores the new value
  * before it wakes, so a waiter that read the old value is already queued.
+ *
+ * A waker counts the waiters it dequeues (its return value), so a dequeued
+ * waiter returns 0, whatever else happened to it meanwhile (its timeout
+ * fired, it read a new value): otherwise a wake is counted and lost.
  */
 #include "arch/x86_64/cpu.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/uaccess.h"
+#include "panic.h"
 #include "proc/process.h"
 #include "sched/sched.h"
 #include "sched/wait.h"
@@ -19,6 +24,7 @@
 #include "uapi/errno.h"
 
 #define FUTEX_BUCKETS 64
+#define FUTEX_TIMEOUT_MAX_MS (365ull * 24 * 3600 * 1000)     /* a year, as sleep_ms */
 
 struct futex_waiter {
     struct thread *t;
@@ -62,6 +68,8 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
         return -ENOMEM;
     *w = (struct futex_waiter){ .t = current(), .vm = p->vm, .uaddr = uaddr };
     struct futex_bucket *b = bucket_of(w->vm, uaddr);
+    if (timeout_ms > FUTEX_TIMEOUT_MAX_MS)
+        timeout_ms = FUTEX_TIMEOUT_MAX_MS;  /* no overflow in nanoseconds */
     uint64_t deadline = timeout_ms ? time_ns() + timeout_ms * 1000000ull : 0;
 
     uint64_t f = spin_lock(&sched_lock);
@@ -81,8 +89,11 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
         else if (!sched_block_locked(&b->wq, deadline))
             ret = -ETIMEDOUT;
     }
-    if (!w->woken)
+    if (w->woken)
+        ret = 0;                /* a waker dequeued and counted us: its wake is ours */
+    else
         waiter_unlink(b, w);
+    KASSERT(ret != 0 || w->woken);
     spin_unlock(&sched_lock, f);
     kfree(w);
     return ret;

@@ -424,7 +424,7 @@ bool process_kernel_oops(struct pt_regs *regs)
      * Only where ending the thread is safe: a user thread in a syscall, with
      * IRQs on at the fault (no spinlock held), no mutex, not in an interrupt.
      */
-    if (!p || !(regs->rflags & RFLAGS_IF) || this_cpu()->irq_depth || t->locks_held ||
+    if (!p || !(regs->rflags & RFLAGS_IF) || this_cpu()->irq_depth || this_cpu()->spin_depth || t->locks_held ||
         regs->vector == VEC_DF || regs->vector == VEC_NMI || regs->vector == VEC_MC ||
         kstack_slot_of(regs->rsp) != t->kstack_base)
         return false;
@@ -443,11 +443,10 @@ static void overflow_exit(void)
     process_thread_exit(-EFAULT);
 }
 
-/* stack/overflow.c, kstack_overflow=kill, on the #DF stack with IRQs off: never returns. */
+/* stack/overflow.c, kstack_overflow=kill, on the #DF stack with IRQs off, no lock held: never returns. */
 void kstack_overflow_kill_user(struct thread *t)
 {
-    if (spin_held_by_me(&sched_lock))
-        panic("kernel stack overflow with sched_lock held");
+    KASSERT(this_cpu()->spin_depth == 0 && t->locks_held == 0);     /* kstack_overflow_kill_refusal() */
     printk("kernel stack overflow: killing pid %d (%s)\n", t->proc->pid, t->proc->name);
     process_kill(t->proc, EXIT_KILLED_BASE + VEC_DF);
     /* The overflowed frames are garbage: leave them and the #DF stack behind. */

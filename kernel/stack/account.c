@@ -58,6 +58,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->expands += kstack_caches[i].expands;
         k->shrinks += kstack_caches[i].shrinks;
         k->expand_failed += kstack_caches[i].expand_failed;
+        k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_caches[i].pages_used_hist[h];
     }
@@ -86,7 +87,7 @@ void kstack_print_kstat(const char *why)
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,"
+             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,"
              "\"pages_used_hist\":[%s]}\n",
              why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
              (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
@@ -95,7 +96,7 @@ void kstack_print_kstat(const char *why)
              (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.cache_empty,
              (unsigned long)k.tlb_invalidations,
              (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages,
-             k.threads_max, k.threads_max_process, hist);
+             k.threads_max, k.threads_max_process, (unsigned long)k.nmis, hist);
     console_puts(line);
     kfree(line);
 }

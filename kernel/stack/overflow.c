@@ -4,7 +4,8 @@
  * raises #DF, which runs on its own IST stack. The report names the thread,
  * the slot, CR2, the locks held and the backtrace of the overflowing stack
  * (still mapped above the guard). Then kstack_overflow=panic stops the
- * kernel (Linux's behaviour), and kstack_overflow=kill ends only the thread.
+ * kernel (Linux's behaviour), and kstack_overflow=kill ends only the thread,
+ * where that is safe (kstack_overflow_kill_refusal()); elsewhere it panics.
  */
 #include "stack/overflow.h"
 #include "arch/x86_64/cpu.h"
@@ -26,10 +27,27 @@ void kstack_overflow_init(void)
     kstack_overflow_policy = (enum kstack_overflow_policy)cmdline_choice("kstack_overflow", modes, 0);
 }
 
-__attribute__((weak)) void kstack_overflow_kill_user(struct thread *t)
+/*
+ * Ending a thread from the #DF handler skips the rest of whatever it was
+ * doing. That is only safe between critical sections: IRQs on at the fault
+ * (off means a critical section, or the entry and exit paths), no spinlock
+ * held on this CPU (nobody else would ever release it), no mutex held, not
+ * in an interrupt handler, and not the idle thread. NULL when it is safe.
+ */
+const char *kstack_overflow_kill_refusal(const struct pt_regs *regs, const struct thread *t)
 {
-    (void)t;
-    thread_exit(-EFAULT);
+    struct cpu *c = this_cpu();
+    if (t == c->idle)
+        return "the idle thread cannot end";
+    if (c->spin_depth)
+        return "a spinlock was held";
+    if (t->locks_held)
+        return "a mutex was held";
+    if (c->irq_depth)
+        return "in an interrupt handler";
+    if (!(regs->rflags & RFLAGS_IF))
+        return "IRQs were off";
+    return NULL;
 }
 
 bool kstack_overflow_handle(struct pt_regs *regs)
@@ -57,8 +75,12 @@ bool kstack_overflow_handle(struct pt_regs *regs)
     printk("  Backtrace (overflowing stack):\n");
     backtrace_from(regs->rip, regs->rbp);
 
-    if (kstack_overflow_policy == KSTACK_OVERFLOW_PANIC || t == this_cpu()->idle || t->locks_held)
+    if (kstack_overflow_policy == KSTACK_OVERFLOW_PANIC)
         panic("kernel stack overflow in thread %d (%s)", t->tid, t->name);
+    const char *refusal = kstack_overflow_kill_refusal(regs, t);
+    if (refusal)
+        panic("kernel stack overflow in thread %d (%s): kstack_overflow=kill refused: %s", t->tid, t->name,
+              refusal);
     printk("kstack_overflow=kill: ending thread %d, the kernel goes on\n", t->tid);
     if (thread_is_user(t))
         kstack_overflow_kill_user(t);

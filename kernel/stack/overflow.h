@@ -12,7 +12,9 @@ void kstack_overflow_init(void);
 bool kstack_overflow_handle(struct pt_regs *regs);
 
 struct thread;
-/* Kill the user process of t (user-mode support provides it). */
+/* Why ending t after the overflow in regs would not be safe (then it panics), or NULL if it is. */
+const char *kstack_overflow_kill_refusal(const struct pt_regs *regs, const struct thread *t);
+/* Kill the user process of t and end t (proc/process.c); never returns. */
 void kstack_overflow_kill_user(struct thread *t);
 
 /* Tests: run fn in a new kernel thread under kstack_overflow=kill, the console captured into report; its exit value. */

@@ -1,6 +1,13 @@
-/* overflow_test.c: a kernel thread that recurses past 16 KiB hits the guard (suite overflow). */
+/*
+ * overflow_test.c: a kernel thread that recurses past 16 KiB hits the guard
+ * (suite overflow); the kill is refused where it is not safe (suites
+ * overflow_panic_*, which end in a panic: run only when named in ktest=).
+ */
+#include "cmdline.h"
 #include "ktest.h"
+#include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "percpu.h"
 #include "printk.h"
 #include "proc/process.h"
 #include "sched/sched.h"
@@ -90,4 +97,84 @@ KTEST(overflow, syscall_overflow_kills_only_the_process)
     KEXPECT(t, ktest_contains(report, "locks held: none"));
     KEXPECT(t, ktest_contains(report, "killing pid"));
     kfree(report);
+}
+
+static struct spinlock overflow_test_lock = SPINLOCK_INIT("overflow_test");
+
+/* The rule, case by case, on a made-up fault frame of this (test) thread. */
+KTEST(overflow, kill_refused_unless_safe)
+{
+    static struct mutex m = MUTEX_INIT("overflow_test_mutex");
+    struct pt_regs regs = { .rflags = RFLAGS_IF | 2 };
+    struct thread *me = current();
+    KEXPECT(t, kstack_overflow_kill_refusal(&regs, me) == NULL);
+
+    regs.rflags = 2;
+    KEXPECT_STREQ(t, kstack_overflow_kill_refusal(&regs, me), "IRQs were off");
+    regs.rflags = RFLAGS_IF | 2;
+
+    uint64_t f = spin_lock(&overflow_test_lock);
+    const char *why = kstack_overflow_kill_refusal(&regs, me);
+    spin_unlock(&overflow_test_lock, f);
+    KEXPECT_STREQ(t, why, "a spinlock was held");
+
+    mutex_lock(&m);
+    why = kstack_overflow_kill_refusal(&regs, me);
+    mutex_unlock(&m);
+    KEXPECT_STREQ(t, why, "a mutex was held");
+
+    KEXPECT_STREQ(t, kstack_overflow_kill_refusal(&regs, this_cpu()->idle), "the idle thread cannot end");
+    KEXPECT(t, kstack_overflow_kill_refusal(&regs, me) == NULL);
+}
+
+/*
+ * kstack_overflow=kill must not end a thread that holds a spinlock or runs
+ * with IRQs off: nobody would release the lock, and IRQs off means a critical
+ * section was cut in half. These end the boot in a panic that says why
+ * (tests/suites.conf rows overflow-panic[*], harness option panic=), so they
+ * run only when their suite is named in ktest= (never under ktest=all).
+ */
+static bool named_in_ktest(const char *suite)
+{
+    char spec[128];
+    return cmdline_get("ktest", spec, sizeof(spec)) && strstr(spec, suite);
+}
+
+static void recurse_holding_spinlock(void *arg)
+{
+    (void)arg;
+    uint64_t f = spin_lock(&overflow_test_lock);
+    overflow_recurse(NULL, 0);
+    spin_unlock(&overflow_test_lock, f);
+}
+
+static void recurse_irqs_off(void *arg)
+{
+    (void)arg;
+    uint64_t f = irq_save();
+    overflow_recurse(NULL, 0);
+    irq_restore(f);
+}
+
+static void expect_panic(struct ktest *t, const char *name, void (*fn)(void *))
+{
+    char *report = kmalloc(8192);
+    KREQUIRE(t, report);
+    long value = overflow_test_run(name, fn, report, 8192);
+    ktest_fail(t, __FILE__, __LINE__, "the kernel went on (thread exit value %ld): expected a panic", value);
+    kfree(report);
+}
+
+KTEST(overflow_panic_spinlock, kill_refused)
+{
+    if (!named_in_ktest("overflow_panic_spinlock"))
+        KSKIP(t, "ends in a panic: only with ktest=overflow_panic_spinlock");
+    expect_panic(t, "spinlocker", recurse_holding_spinlock);
+}
+
+KTEST(overflow_panic_irqoff, kill_refused)
+{
+    if (!named_in_ktest("overflow_panic_irqoff"))
+        KSKIP(t, "ends in a panic: only with ktest=overflow_panic_irqoff");
+    expect_panic(t, "irqoff", recurse_irqs_off);
 }

@@ -29,4 +29,5 @@ struct kstat {
     uint64_t expand_failed;         /* entries whose stack could not be expanded (no page anywhere) */
     uint32_t threads_max;           /* user threads the system allows at once (from memory) */
     uint32_t threads_max_process;   /* user threads one process may have (threads_max / 2) */
+    uint64_t nmis;                  /* NMIs taken, all CPUs (none is expected: counted and survived) */
 };

@@ -29,9 +29,10 @@
     SYSCALL(17, uptime_ms, 0)                                                                  \
     SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
     SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
-    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */
+    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */ \
+    SYSCALL(21, test_bad_frame, 1) /* testsys: (int kind), see TEST_BAD_FRAME_*: return through a bad iretq frame */
 
-#define SYSCALL_COUNT 21
+#define SYSCALL_COUNT 22
 
 /* mmap_anon prot bits */
 #define PROT_READ   1
@@ -41,6 +42,11 @@
 /* test_fault kinds */
 #define TEST_FAULT_KERNEL_NULL      1   /* kernel null dereference inside a syscall (oops) */
 #define TEST_FAULT_STACK_OVERFLOW   2   /* recurse past the kernel stack: the overflow report */
+
+/* test_bad_frame kinds: what is wrong with the frame the syscall returns through (#GP on the iretq) */
+#define TEST_BAD_FRAME_SS   1   /* SS is the user code selector */
+#define TEST_BAD_FRAME_CS   2   /* CS is the user data selector */
+#define TEST_BAD_FRAME_RIP  3   /* RIP is non-canonical */
 
 /* Exit status of a process killed by a fault: 128 + vector, as a shell would show a signal. */
 #define EXIT_KILLED_BASE 128

@@ -101,6 +101,8 @@ static inline long sys_test_stack_canary(size_t bytes, unsigned long sleep_ms)
 {
     return SYSCALL_CALL(test_stack_canary, 2, bytes, sleep_ms, 0);
 }
+/* Returns to user mode through a bad iretq frame (TEST_BAD_FRAME_*): the kernel kills the process. */
+static inline long sys_test_bad_frame(int kind) { return SYSCALL_CALL(test_bad_frame, 1, kind, 0, 0); }
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

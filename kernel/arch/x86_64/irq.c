@@ -10,7 +10,9 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "sched/sched.h"
 
+/* Plain calls into the scheduler, no default hooks: a renamed one fails the link, not preemption. */
 static void irq_timer(struct pt_regs *regs)
 {
     this_cpu()->timer_ticks++;
@@ -62,11 +64,3 @@ void irq_dispatch(struct pt_regs *regs)
     printk("irq: unexpected vector %#x on cpu %d\n", vector, c->id);
 }
 
-__attribute__((weak)) void sched_tick(struct pt_regs *regs)
-{
-    (void)regs;
-}
-
-__attribute__((weak)) void sched_resched_ipi(void)
-{
-}

@@ -21,7 +21,3 @@ typedef void (*irq_handler_t)(struct pt_regs *regs);
 void irq_dispatch(struct pt_regs *regs);
 /* Install (or with NULL remove) the handler of a vector; the fixed ones are set in irq.c. */
 void irq_register(int vector, irq_handler_t handler);
-
-/* The scheduler's hooks; weak empty defaults in irq.c. */
-extern void sched_tick(struct pt_regs *regs);
-extern void sched_resched_ipi(void);

@@ -22,6 +22,8 @@
 ; irq_exit_kernel() back on the interrupted stack, where preemption is safe.
 ; NMI, #DF and #MC are "paranoid": they use IST stacks and may interrupt the
 ; kernel between a swapgs and the return to user, so they read MSR_GS_BASE.
+; #NP, #SS and #GP first pass iret_fault_check: one on the iretq to user mode
+; (a bad return frame) arrives in kernel mode with the user's GS loaded.
 
 %define MSR_GS_BASE 0xc0000101
 
@@ -30,6 +32,7 @@
 
 extern trap_dispatch
 extern irq_exit_kernel
+extern trap_bad_iret
 
 %include "ptregs.inc"
 
@@ -45,6 +48,8 @@ isr_stub_ %+ v:
     push    v
   %if v == 2 || v == 8 || v == 18
     jmp     paranoid_common
+  %elif v >= 11 && v <= 13
+    jmp     iret_fault_check
   %else
     jmp     isr_common
   %endif
@@ -93,7 +98,45 @@ isr_common:
     swapgs
 .iret:
     add     rsp, 16                     ; vector, error_code
+global isr_iret
+isr_iret:                               ; the one iretq to user mode: iret_fault_check knows it
     iretq
+
+; #NP, #SS and #GP (vectors 11-13) come here first. One raised by the iretq at
+; isr_iret on its way to user mode is a bad return frame (Linux's bad_iret):
+; the CPU is still in kernel mode, on the thread's stack just below the frame
+; it could not load, but .ret has already done swapgs to the user's GS. Move
+; vector and error code next to that frame, so that pt_regs is built where
+; every entry from user mode builds it (the stack top), take the kernel GS
+; back, and let trap_bad_iret() make it the process's fault.
+; Stack here: +0 vector, +8 error code, +16 rip, +24 cs, +32 rflags, +40 rsp, +48 ss.
+iret_fault_check:
+    push    rax
+    lea     rax, [rel isr_iret]
+    cmp     rax, [rsp + 8 + 16]         ; the faulting RIP
+    jne     .other
+    mov     rax, [rsp + 8 + 40]         ; the faulting RSP: the frame iretq was loading
+    test    byte [rax + 8], 3           ; its CS: a return to user mode did swapgs
+    jz      .other                      ; (to kernel mode: an ordinary kernel fault)
+    push    rbx
+    mov     rbx, [rsp + 16]             ; vector
+    mov     [rax - 16], rbx
+    mov     rbx, [rsp + 24]             ; error code
+    mov     [rax - 8], rbx
+    pop     rbx
+    xchg    rax, rsp                    ; rsp: the bad frame; rax: here, the user's rax at [rax]
+    sub     rsp, 16                     ; vector, error code
+    mov     rax, [rax]                  ; below rsp now: only NMI/#MC (IST stacks) can run meanwhile
+    swapgs
+    PUSH_REGS                           ; the user's registers: .ret restored them
+    cld
+    xor     ebp, ebp
+    mov     rdi, rsp
+    call    trap_bad_iret               ; never returns: the process is dying
+    ud2
+.other:
+    pop     rax
+    jmp     isr_common
 
 paranoid_common:
     PUSH_REGS

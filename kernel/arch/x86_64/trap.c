@@ -105,6 +105,10 @@ static bool paranoid_vector(uint64_t v)
 
 void trap_dispatch(struct pt_regs *regs)
 {
+    if (regs->vector == VEC_NMI) {
+        nmi_handle(regs);       /* from user or kernel mode alike: counted, not fatal */
+        return;
+    }
     if (user_mode(regs) && !paranoid_vector(regs->vector)) {
         bool expanded = enter_from_user_mode(regs) == 0;
         if (regs->vector >= VEC_FIRST_IRQ)
@@ -143,9 +147,4 @@ int probe_exec(void *addr)
     long r = ((long (*)(void))addr)();
     this_cpu()->probe_exec_armed = false;
     return (int)r;
-}
-
-__attribute__((weak)) void irq_exit_kernel(struct pt_regs *regs)
-{
-    (void)regs;
 }

@@ -10,6 +10,9 @@
 #define PF_INSTR    (1u << 4)
 
 void trap_dispatch(struct pt_regs *regs);
+/* nmi.c: count and report an NMI; the interrupted code goes on. */
+void nmi_handle(struct pt_regs *regs);
+/* sched/sched.c, called by isr.asm on an interrupt's return to kernel mode: the preemption point. */
 void irq_exit_kernel(struct pt_regs *regs);
 
 /* Print the full report: vector, error code, CR2, registers, backtrace. */
