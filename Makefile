@@ -62,7 +62,8 @@ $(BUILD)/%.o: %.c | deps
 $(BUILD)/ksyms.o $(BUILD)/ksyms0.o: %.o: %.c
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.asm | deps
+# NASM 2.16's -MD leaves out %include files: every stub depends on every .inc.
+$(BUILD)/%.o: %.asm $(wildcard kernel/arch/x86_64/*.inc) | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
 	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@

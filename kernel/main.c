@@ -9,6 +9,7 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smap.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/syscall.h"
 #include "arch/x86_64/tsc.h"
@@ -78,6 +79,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
 
     percpu_init(bsp, 0);                /* GS base: this_cpu() works from here */
     serial_init();                      /* the console */
+    smap_patch_init();                  /* no SMAP: stac/clac become NOPs before anything runs them */
     percpu_boot_ist(bsp);               /* static IST stacks until the kstack area exists */
     gdt_init_cpu(bsp);                  /* our GDT and TSS replace the boot GDT */
     idt_init();                         /* exceptions are reported from here on */

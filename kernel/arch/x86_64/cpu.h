@@ -180,6 +180,13 @@ static inline void *gs_self(void)
  */
 #define EX_ENTRY(from, to) ".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #from ", " #to "\n\t.popsection\n\t"
 
+/*
+ * A stac or clac, recorded in .smap_sites: smap_patch_init() (smap.c) turns
+ * it into a 3-byte NOP on a CPU without SMAP, where it would be #UD. Every
+ * stac/clac in the kernel goes through this (or smap.inc in NASM).
+ */
+#define SMAP_SITE(insn) "661: " insn "\n\t.pushsection .smap_sites, \"a\"\n\t.balign 8\n\t.quad 661b\n\t.popsection\n\t"
+
 /* Read one byte; returns -1 on success, else the exception vector. */
 static inline int probe_read_u8(const volatile void *p, uint8_t *out)
 {
@@ -244,9 +251,9 @@ static inline int probe_read_u64(const volatile void *p, uint64_t *out)
 static inline size_t uaccess_copy_asm(void *dst, const void *src, size_t n)
 {
     long vector = -1;
-    asm volatile("stac\n\t"
+    asm volatile(SMAP_SITE("stac")
                  "1: rep movsb\n\t"
-                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 "2: " SMAP_SITE("clac") EX_ENTRY(1b, 2b)
                  : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
                  :
                  : "memory", "cc");
@@ -261,7 +268,7 @@ static inline size_t uaccess_copy_asm(void *dst, const void *src, size_t n)
 static inline size_t uaccess_strncpy_asm(char *dst, const char *src, size_t n, bool *faulted)
 {
     long vector = -1;
-    asm volatile("stac\n\t"
+    asm volatile(SMAP_SITE("stac")
                  "test %%rcx, %%rcx\n\t"
                  "jz 2f\n"
                  "1: movb (%%rsi), %%dl\n\t"
@@ -273,7 +280,7 @@ static inline size_t uaccess_strncpy_asm(char *dst, const char *src, size_t n, b
                  "jz 2f\n\t"
                  "test %%rcx, %%rcx\n\t"
                  "jnz 1b\n"
-                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 "2: " SMAP_SITE("clac") EX_ENTRY(1b, 2b)
                  : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
                  :
                  : "rdx", "memory", "cc");

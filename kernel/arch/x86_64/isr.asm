@@ -22,6 +22,10 @@
 ; irq_exit_kernel() back on the interrupted stack, where preemption is safe.
 ; NMI, #DF and #MC are "paranoid": they use IST stacks and may interrupt the
 ; kernel between a swapgs and the return to user, so they read MSR_GS_BASE.
+;
+; Every stub starts with clac: the gates do not clear RFLAGS.AC, and a user
+; thread can set it (popf), which would run the handler with SMAP open. The
+; iretq restores the interrupted AC (a fault inside a uaccess keeps its stac).
 
 %define MSR_GS_BASE 0xc0000101
 
@@ -32,13 +36,16 @@ extern trap_dispatch
 extern irq_exit_kernel
 
 %include "ptregs.inc"
+%include "smap.inc"
 
 section .text
 
 ; One stub per vector. The CPU pushes an error code only for these vectors.
+; The stubs' own pushes are supervisor accesses: SMAP does not apply to them.
 %assign v 0
 %rep 256
 isr_stub_ %+ v:
+    ASM_CLAC
   %if !(v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30)
     push    0
   %endif
