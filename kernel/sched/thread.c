@@ -43,9 +43,9 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     t->cpu = -1;
 
     /*
-     * top-8: a zero return address ends backtraces; then thread_start, then 6
-     * callee-saved. Written through the direct map: this CPU may still hold a
-     * translation of the slot's top page from a previous owner.
+     * top-8: a zero return address ends backtraces; then thread_start, 6
+     * callee-saved and RFLAGS (switch.asm). Written through the direct map: this
+     * CPU may still hold a translation of the slot's top page from a previous owner.
      */
     uint64_t *pte = kstack_page_pte(slot, 0);
     KASSERT(pte && (*pte & PTE_P));
@@ -55,6 +55,7 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     *--sp = (uint64_t)thread_start;
     for (int i = 0; i < 6; i++)
         *--sp = 0;
+    *--sp = 2;                  /* RFLAGS: IF off (sched_lock is held), AC clear; bit 1 is always set */
     t->saved_rsp = t->kstack_top - (uint64_t)((char *)top - (char *)sp);
 
     uint64_t f = spin_lock(&sched_lock);

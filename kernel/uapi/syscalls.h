@@ -29,9 +29,10 @@
     SYSCALL(17, uptime_ms, 0)                                                                  \
     SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
     SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
-    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */
+    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */ \
+    SYSCALL(21, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */
 
-#define SYSCALL_COUNT 21
+#define SYSCALL_COUNT 22
 
 /* mmap_anon prot bits */
 #define PROT_READ   1

@@ -101,6 +101,10 @@ static inline long sys_test_stack_canary(size_t bytes, unsigned long sleep_ms)
 {
     return SYSCALL_CALL(test_stack_canary, 2, bytes, sleep_ms, 0);
 }
+static inline long sys_test_smap(const void *user_byte, unsigned long rounds)
+{
+    return SYSCALL_CALL(test_smap, 2, user_byte, rounds, 0);
+}
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

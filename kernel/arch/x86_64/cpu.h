@@ -97,6 +97,8 @@ static inline uint64_t read_rflags(void)
     asm volatile("pushfq; popq %0" : "=r"(f));
     return f;
 }
+/* Sets every flag it may (tests use it for AC, which SMAP reads; IF as given). */
+static inline void write_rflags(uint64_t f) { asm volatile("pushq %0; popfq" : : "r"(f) : "memory", "cc"); }
 static inline void cli(void) { asm volatile("cli" ::: "memory"); }
 static inline void sti(void) { asm volatile("sti" ::: "memory"); }
 static inline void hlt(void) { asm volatile("hlt" ::: "memory"); }

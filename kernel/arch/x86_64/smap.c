@@ -7,8 +7,13 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/string.h"
 #include "mm/layout.h"
+#include "mm/uaccess.h"
+#include "mm/vmm.h"
 #include "panic.h"
 #include "printk.h"
+#include "sched/sched.h"
+#include "syscall.h"
+#include "uapi/errno.h"
 
 extern const uint64_t _smap_sites_start[], _smap_sites_end[];
 
@@ -41,4 +46,30 @@ void smap_patch_init(void)
     cpuid(0, 0, &a, &b, &c, &d);
     printk("smap: %s; %d stac/clac sites, %d patched to NOPs\n", has_smap ? "present" : "absent", smap_sites,
            smap_patched);
+}
+
+/*
+ * testsys: yield `rounds` times from inside a syscall. Each time this thread
+ * is switched back in, the kernel must run with AC clear and (with SMAP) a
+ * plain read of the user byte at uaddr must fault: a thread that spins in
+ * user mode with AC set (entrytests' smap_ac_spinner) must not open SMAP
+ * for its interrupt handlers or for whoever runs after it. Returns the rounds
+ * that broke either rule.
+ */
+long sys_test_smap(uint64_t uaddr, uint64_t rounds)
+{
+    uint8_t v;
+    if (rounds > 100000)
+        return -EINVAL;
+    if (copy_from_user(&v, (const void *)uaddr, 1))   /* present, and readable with stac */
+        return -EFAULT;
+    long bad = 0;
+    for (uint64_t i = 0; i < rounds; i++) {
+        sched_yield();
+        bool ac = read_rflags() & RFLAGS_AC;
+        bool read = cpu_has_smap && probe_read_u8((const void *)uaddr, &v) == -1;
+        if (ac || read)
+            bad++;
+    }
+    return bad;
 }
