@@ -6,6 +6,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/serial.h"
@@ -89,6 +90,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cmdline_check();                    /* warn about options nobody knows */
     pmm_init();                         /* physical pages */
     vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
+    fpu_init_cpu();                     /* CR0/CR4/XCR0 for user x87/SSE/AVX; the save format */
     syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs (each AP: in ap_main()) */
     kstack_init_cpu(bsp);               /* IST and IRQ stacks in the kstack area, with guards */
     tss_set_ist(bsp);

@@ -5,6 +5,7 @@
  */
 #include "sched/thread.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "panic.h"
@@ -34,8 +35,10 @@ __attribute__((noreturn)) static void thread_start(void)
 struct thread *thread_alloc(const char *name, uintptr_t slot)
 {
     struct thread *t = kzalloc(sizeof(*t));
-    if (!t)
+    if (!t || fpu_thread_init(t)) {
+        kfree(t);
         return NULL;
+    }
     assert_not_on_stack(t, "thread");
     t->kstack_base = slot;
     t->kstack_top = kstack_slot_top(slot);
@@ -121,6 +124,7 @@ static void thread_free(struct thread *t)
     spin_unlock(&sched_lock, f);
     kstack_thread_exit(t);
     kstack_slot_free(t->kstack_base);
+    fpu_thread_free(t);
     kfree(t);
 }
 
