@@ -9,6 +9,7 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/layout.h"
+#include "mm/vmm.h"
 #include "panic.h"
 #include "printk.h"
 #include "sched/thread.h"
@@ -129,7 +130,8 @@ void fpu_thread_free(struct thread *t)
  */
 void fpu_switch(struct thread *prev, struct thread *next)
 {
-    KASSERT(!(read_rflags() & RFLAGS_AC));      /* entry stubs clac: nothing schedules with SMAP open */
+    /* The entry stubs' clac: nothing schedules with SMAP open. (Without SMAP, clac is patched out and AC is moot.) */
+    KASSERT(!cpu_has_smap || !(read_rflags() & RFLAGS_AC));
     if (thread_is_user(prev) && prev->state != THREAD_DEAD) {
         KASSERT(prev->fpu);
         if (fpu_xsaveopt)
