@@ -130,8 +130,13 @@ void fpu_thread_free(struct thread *t)
  */
 void fpu_switch(struct thread *prev, struct thread *next)
 {
-    /* The entry stubs' clac: nothing schedules with SMAP open. (Without SMAP, clac is patched out and AC is moot.) */
-    KASSERT(!cpu_has_smap || !(read_rflags() & RFLAGS_AC));
+    /*
+     * The entry stubs' clac: a user thread never schedules with SMAP open (a
+     * fault inside a uaccess runs its handler with AC clear too). Kernel
+     * threads may (sched's switch_keeps_rflags_ac_per_thread does); without
+     * SMAP, clac is patched out and AC is moot.
+     */
+    KASSERT(!cpu_has_smap || !thread_is_user(prev) || !(read_rflags() & RFLAGS_AC));
     if (thread_is_user(prev) && prev->state != THREAD_DEAD) {
         KASSERT(prev->fpu);
         if (fpu_xsaveopt)
