@@ -62,7 +62,8 @@ $(BUILD)/%.o: %.c | deps
 $(BUILD)/ksyms.o $(BUILD)/ksyms0.o: %.o: %.c
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.asm | deps
+# NASM 2.16's -MD leaves out %include files: every stub depends on every .inc.
+$(BUILD)/%.o: %.asm $(wildcard kernel/arch/x86_64/*.inc) | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
 	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
@@ -106,11 +107,12 @@ $(BUILD)/kstack.iso: $(BUILD)/kernel.elf $(BUILD)/cmdline.txt iso/grub.cfg tools
 # Each user/<name>.c, or user/<name>/*.c for a bigger one, links with the
 # runtime (user/lib/*.c) and with kernel/lib's string and format code compiled
 # again for user space, into build/user/<name>.elf. tools/mkiso.sh ships every
-# build/user/*.elf as a module named <name>. No SSE or x87: the kernel does not
-# save FPU state. The link map is user/user.ld (0x400000, W^X segments).
+# build/user/*.elf as a module named <name>. The x86-64 ABI's x87 and SSE (and
+# AVX in inline asm): the kernel keeps each thread's FPU state (arch/x86_64/fpu.c).
+# The link map is user/user.ld (0x400000, W^X segments).
 UCFLAGS  := -std=gnu11 -ffreestanding -nostdlib -static -fno-pic -fno-pie -mno-red-zone \
-            -fno-stack-protector -fno-omit-frame-pointer -mno-sse -mno-sse2 -mno-mmx -mno-avx \
-            -mno-80387 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections \
+            -fno-stack-protector -fno-omit-frame-pointer \
+            -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections \
             -O2 -g -Wall -Wextra -Werror -MMD -MP -Iuser/lib -Ikernel
 ULDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --gc-sections -T user/user.ld
 

@@ -6,9 +6,11 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smap.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/syscall.h"
 #include "arch/x86_64/tsc.h"
@@ -78,6 +80,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
 
     percpu_init(bsp, 0);                /* GS base: this_cpu() works from here */
     serial_init();                      /* the console */
+    smap_patch_init();                  /* no SMAP: stac/clac become NOPs before anything runs them */
     percpu_boot_ist(bsp);               /* static IST stacks until the kstack area exists */
     gdt_init_cpu(bsp);                  /* our GDT and TSS replace the boot GDT */
     idt_init();                         /* exceptions are reported from here on */
@@ -87,6 +90,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     cmdline_check();                    /* warn about options nobody knows */
     pmm_init();                         /* physical pages */
     vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
+    fpu_init_cpu();                     /* CR0/CR4/XCR0 for user x87/SSE/AVX; the save format */
     syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs (each AP: in ap_main()) */
     kstack_init_cpu(bsp);               /* IST and IRQ stacks in the kstack area, with guards */
     tss_set_ist(bsp);

@@ -393,6 +393,40 @@ static void test_flags_all(void)
     check_flags_kept("NT|AC|DF", X86_FLAGS_NT | X86_FLAGS_AC | X86_FLAGS_DF, SYS_sleep_ms, 1, 0);
 }
 
+/*
+ * SMAP on every entry: a thread spins in user mode with AC set (popf), so its
+ * timer interrupts arrive with AC=1 and it is switched out from inside one.
+ * The main thread yields inside test_smap, which checks each time it is
+ * switched back in that the kernel runs with AC clear and that a plain kernel
+ * read of user memory still faults. Meaningful with SMP=1 (one CPU, shared).
+ */
+static volatile int ac_spinning, ac_stop;
+
+static void ac_spinner(void *arg)
+{
+    (void)arg;
+    __asm__ volatile("pushfq; orq %0, (%%rsp); popfq" : : "i"(X86_FLAGS_AC) : "memory", "cc");
+    ac_spinning = 1;
+    while (!ac_stop)
+        ;
+    __asm__ volatile("pushfq; andq %0, (%%rsp); popfq" : : "i"(~X86_FLAGS_AC) : "memory", "cc");
+}
+
+static void test_smap_ac_spinner(void)
+{
+    static volatile char user_byte = 1;
+    int tid = thread_spawn(ac_spinner, NULL);
+
+    UT_CHECK(tid > 0);
+    while (tid > 0 && !ac_spinning)
+        sys_yield();
+    long bad = sys_test_smap((const void *)&user_byte, 100);
+    ac_stop = 1;
+    if (tid > 0)
+        thread_join(tid, NULL);
+    UT_CHECK_EQ(bad, 0);
+}
+
 /* ---------------------------------------------------------------- (b) TF */
 
 /*
@@ -604,6 +638,7 @@ static const struct utest tests[] = {
     UTEST(flags_ac),
     UTEST(flags_nt),
     UTEST(flags_all),
+    UTEST(smap_ac_spinner),
     UTEST_KILLED(syscall_tf, VEC_DB),
     /* 0: the kernel refused the thread; otherwise the fault that entering it must cause. */
     UTEST_EXPECT(rip_user_top, 0, 0, KILLED(VEC_PF)),

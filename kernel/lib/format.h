@@ -1,6 +1,8 @@
 /*
  * lib/format.h: snprintf-style formatting into a buffer, the engine under
- * printk. Not printf: no floating point, no %n, no wide characters.
+ * printk. Not printf: no %n, no wide characters, and floating point
+ * (%f %e %g %F %E %G, to about 16 significant digits) only in builds with
+ * SSE2 (user space, host tests): the kernel has none and prints them literally.
  *
  * C semantics: the output is always NUL-terminated when size > 0, and the
  * return value is the length the full output would have had (without the
@@ -17,7 +19,7 @@
  *   %p           always "0x" and 16 lowercase hex digits, also for NULL
  *                (0xffffffff80001234); width and '-' apply, other flags not
  *   %s NULL      prints "(null)", cut by a precision like any string
- *   unknown      an unknown conversion (or %n, %f, a trailing %) is printed
+ *   unknown      an unknown conversion (or %n, %f without SSE, a trailing %) is printed
  *                literally, from the '%' to the conversion character, and
  *                consumes no argument
  *   overflow     a length above INT_MAX is returned as INT_MAX

@@ -233,6 +233,175 @@ static void parse_spec(const char **p, va_list *ap, struct fmt_spec *sp)
     *p = f;
 }
 
+#ifdef __SSE2__
+/*
+ * Floating point, only where the compiler may use SSE: user space and the
+ * host tests. The kernel is built without SSE (and never prints a double).
+ * %f %e %g and F E G with flags, width and precision; no %a, no long double.
+ * Digits come from an integer of at most 17 significant digits, so they are
+ * libc's to about 16 significant digits, not past that (%.20f, or %f of
+ * 1e30: libc prints the binary value's exact expansion), and not at exact
+ * binary ties (0.125 to %.2f), which this rounds up.
+ */
+struct fmt_float {
+    char sig[40];       /* significant digits, before any zeros: up to 18 + 17 */
+    size_t nsig;
+    size_t int_len;     /* digits before the point (sig's, then zeros) */
+    size_t frac_len;    /* digits after the point (sig's rest, then zeros) */
+    bool lead_zero;     /* "0" before the point when int_len == 0 */
+    bool dot;
+    char exp[8];        /* "e+05" and the like, or "" */
+    size_t nexp;
+};
+
+static const double fmt_pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17 };
+static const unsigned long long fmt_ipow10[] = { 1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull,
+                                                 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
+                                                 10000000000ull, 100000000000ull, 1000000000000ull,
+                                                 10000000000000ull, 100000000000000ull,
+                                                 1000000000000000ull, 10000000000000000ull,
+                                                 100000000000000000ull };
+
+/* v > 0 rounded to ndig (1..17) significant digits: the digits as an integer, and v's decimal exponent. */
+static unsigned long long fmt_round_sig(double v, int ndig, int *exp10)
+{
+    int e = 0;
+    while (v >= 1e16) { v /= 1e16; e += 16; }
+    while (v >= 10) { v /= 10; e++; }
+    while (v < 1e-16) { v *= 1e16; e -= 16; }
+    while (v < 1) { v *= 10; e--; }
+    unsigned long long m = (unsigned long long)(v * 1e16 + 0.5);     /* 17 digits */
+    if (m >= fmt_ipow10[17]) { m /= 10; e++; }
+    if (ndig < 17) {
+        unsigned long long div = fmt_ipow10[17 - ndig];
+        m = (m + div / 2) / div;
+        if (m >= fmt_ipow10[ndig]) { m /= 10; e++; }
+    }
+    *exp10 = e;
+    return m;
+}
+
+static size_t fmt_utoa(char *out, unsigned long long m, size_t ndig)
+{
+    for (size_t i = ndig; i-- > 0; m /= 10)
+        out[i] = (char)('0' + m % 10);
+    return ndig;
+}
+
+/* %f: prec digits after the point. */
+static void fmt_fixed(struct fmt_float *f, double v, long prec)
+{
+    long exact = prec < 17 ? prec : 17;
+    if (v < 1e17) {
+        unsigned long long ip = (unsigned long long)v;
+        unsigned long long fr = (unsigned long long)((v - (double)ip) * fmt_pow10[exact] + 0.5);
+        if (fr >= fmt_ipow10[exact]) { fr -= fmt_ipow10[exact]; ip++; }
+        size_t nint = 0;
+        for (unsigned long long x = ip; x; x /= 10)
+            nint++;
+        f->nsig = fmt_utoa(f->sig, ip, nint);
+        f->nsig += fmt_utoa(f->sig + f->nsig, fr, (size_t)exact);
+        f->int_len = nint;
+    } else {
+        int e;
+        f->nsig = fmt_utoa(f->sig, fmt_round_sig(v, 17, &e), 17);
+        f->int_len = (size_t)e + 1;
+    }
+    f->lead_zero = f->int_len == 0;
+    f->frac_len = (size_t)prec;
+}
+
+/* %e: one digit, the point, prec digits, the exponent. */
+static void fmt_exp(struct fmt_float *f, double v, long prec, bool upper)
+{
+    int e = 0;
+    long ndig = prec + 1 < 17 ? prec + 1 : 17;
+    f->nsig = fmt_utoa(f->sig, v == 0 ? 0 : fmt_round_sig(v, (int)ndig, &e), (size_t)ndig);
+    f->int_len = 1;
+    f->frac_len = (size_t)prec;
+    unsigned ae = e < 0 ? (unsigned)-e : (unsigned)e;
+    f->nexp = 0;
+    f->exp[f->nexp++] = upper ? 'E' : 'e';
+    f->exp[f->nexp++] = e < 0 ? '-' : '+';
+    size_t nd = ae >= 100 ? 3 : 2;
+    f->nexp += fmt_utoa(f->exp + f->nexp, ae, nd);
+}
+
+static void format_double(struct fmt_out *o, const struct fmt_spec *sp, double v)
+{
+    char conv = sp->conv, lower = (char)(conv | 0x20);
+    bool upper = conv != lower, alt = sp->flags & FMT_ALT;
+    char sign = 0;
+    if (__builtin_signbit(v)) {
+        sign = '-';
+        v = -v;
+    } else if (sp->flags & FMT_PLUS) {
+        sign = '+';
+    } else if (sp->flags & FMT_SPACE) {
+        sign = ' ';
+    }
+    if (v != v || v > __DBL_MAX__) {
+        const char *word = v != v ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
+        struct fmt_spec s = *sp;
+        char text[4] = { sign, word[0], word[1], word[2] };
+        s.precision = -1;
+        format_string(o, &s, sign ? text : text + 1, sign ? 4 : 3);
+        return;
+    }
+    long prec = sp->precision < 0 ? 6 : sp->precision;
+    struct fmt_float f = { .nsig = 0 };
+    bool strip = false;
+    if (lower == 'g') {
+        long p = prec ? prec : 1;
+        int x = 0;
+        if (v != 0)
+            fmt_round_sig(v, p < 17 ? (int)p : 17, &x);
+        if (p > x && x >= -4)
+            fmt_fixed(&f, v, p - 1 - x);
+        else
+            fmt_exp(&f, v, p - 1, upper);
+        strip = !alt;
+    } else if (lower == 'e') {
+        fmt_exp(&f, v, prec, upper);
+    } else {
+        fmt_fixed(&f, v, prec);
+    }
+    /* sig holds int_len + frac_len digits, or fewer: the rest are zeros. */
+    size_t frac_sig = f.nsig > f.int_len ? f.nsig - f.int_len : 0;
+    if (strip) {
+        while (f.frac_len > frac_sig)
+            f.frac_len--;
+        while (f.frac_len > 0 && f.sig[f.int_len + f.frac_len - 1] == '0')
+            f.frac_len--;
+        frac_sig = f.frac_len;
+    }
+    f.dot = f.frac_len > 0 || alt;
+    size_t int_sig = f.nsig < f.int_len ? f.nsig : f.int_len;
+    if (frac_sig > f.frac_len)
+        frac_sig = f.frac_len;
+    size_t body = (sign != 0) + (f.lead_zero ? 1 : f.int_len) + f.dot + f.frac_len + f.nexp;
+    size_t pad = pad_len(sp, body);
+    if (!(sp->flags & (FMT_LEFT | FMT_ZERO)))
+        out_repeat(o, ' ', pad);
+    if (sign)
+        out_mem(o, &sign, 1);
+    if ((sp->flags & (FMT_LEFT | FMT_ZERO)) == FMT_ZERO)
+        out_repeat(o, '0', pad);
+    if (f.lead_zero)
+        out_mem(o, "0", 1);
+    out_mem(o, f.sig, int_sig);
+    out_repeat(o, '0', f.int_len - int_sig);
+    if (f.dot)
+        out_mem(o, ".", 1);
+    out_mem(o, f.sig + int_sig, frac_sig);
+    out_repeat(o, '0', f.frac_len - frac_sig);
+    out_mem(o, f.exp, f.nexp);
+    if (sp->flags & FMT_LEFT)
+        out_repeat(o, ' ', pad);
+}
+#endif
+
 int KLIB_NAME(vsnprintf)(char *buf, size_t size, const char *fmt, va_list args)
 {
     struct fmt_out o = { .buf = buf, .size = size, .len = 0 };
@@ -288,6 +457,16 @@ int KLIB_NAME(vsnprintf)(char *buf, size_t size, const char *fmt, va_list args)
         case '%':
             out_mem(&o, "%", 1);
             break;
+#ifdef __SSE2__
+        case 'f':
+        case 'F':
+        case 'e':
+        case 'E':
+        case 'g':
+        case 'G':
+            format_double(&o, &sp, va_arg(ap, double));
+            break;
+#endif
         case '\0':
             /* A '%' spec cut off by the end of the string. */
             out_mem(&o, percent, (size_t)(fmt - percent));

@@ -158,6 +158,7 @@ static int uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, ui
     *--sp = (uint64_t)user_thread_first_entry;
     for (int i = 0; i < 6; i++)                 /* rbp, rbx, r12-r15 */
         *--sp = 0;
+    *--sp = 2;                                  /* RFLAGS: IF off, AC clear (switch.asm) */
     t->saved_rsp = (uint64_t)sp;
     irq_restore(f);
 

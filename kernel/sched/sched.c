@@ -7,6 +7,7 @@
 #include "sched/sched.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/irq.h"
 #include "arch/x86_64/tsc.h"
 #include "arch/x86_64/gdt.h"
@@ -183,6 +184,7 @@ void schedule_locked(void)
     }
     uvm_switch_in(next);                /* next's address space (kernel threads: kernel_pml4) */
     c->switch_prev = prev;
+    fpu_switch(prev, next);             /* user x87/SSE/AVX registers out of prev, into next */
     switch_to(&prev->saved_rsp, next->saved_rsp);
     sched_finish_switch();
 }

@@ -6,6 +6,7 @@
  */
 #include "sched/thread.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "panic.h"
@@ -33,8 +34,10 @@ __attribute__((noreturn)) static void thread_start(void)
 struct thread *thread_alloc(const char *name, uintptr_t slot)
 {
     struct thread *t = kzalloc(sizeof(*t));
-    if (!t)
+    if (!t || fpu_thread_init(t)) {
+        kfree(t);
         return NULL;
+    }
     assert_not_on_stack(t, "thread");
     t->kstack_base = slot;
     t->kstack_top = kstack_slot_top(slot);
@@ -42,9 +45,9 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     t->cpu = -1;
 
     /*
-     * top-8: a zero return address ends backtraces; then thread_start, then 6
-     * callee-saved. Written through the direct map: this CPU may still hold a
-     * translation of the slot's top page from a previous owner.
+     * top-8: a zero return address ends backtraces; then thread_start, 6
+     * callee-saved and RFLAGS (switch.asm). Written through the direct map: this
+     * CPU may still hold a translation of the slot's top page from a previous owner.
      */
     uint64_t *pte = kstack_page_pte(slot, 0);
     KASSERT(pte && (*pte & PTE_P));
@@ -54,6 +57,7 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     *--sp = (uint64_t)thread_start;
     for (int i = 0; i < 6; i++)
         *--sp = 0;
+    *--sp = 2;                  /* RFLAGS: IF off (sched_lock is held), AC clear; bit 1 is always set */
     t->saved_rsp = t->kstack_top - (uint64_t)((char *)top - (char *)sp);
 
     uint64_t f = spin_lock(&sched_lock);
@@ -123,6 +127,7 @@ void thread_free_locked(struct thread *t)
     nthreads--;
     kstack_thread_exit(t);
     kstack_slot_free(t->kstack_base);
+    fpu_thread_free(t);
     kfree(t);
 }
 

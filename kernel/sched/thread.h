@@ -54,6 +54,8 @@ struct thread {
 
     int locks_held;                 /* sleeping locks (mutexes) held: the overflow report says */
     const char *lock_names[4];
+
+    void *fpu;                      /* user x87/SSE/AVX state: arch/x86_64/fpu.c (kmalloc'd, never on a stack) */
 };
 
 /* A new kernel thread, runnable at once; NULL when out of memory. */

@@ -30,9 +30,10 @@
     SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
     SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
     SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */ \
-    SYSCALL(21, test_bad_frame, 1) /* testsys: (int kind), see TEST_BAD_FRAME_*: return through a bad iretq frame */
+    SYSCALL(21, test_bad_frame, 1) /* testsys: (int kind), see TEST_BAD_FRAME_*: return through a bad iretq frame */ \
+    SYSCALL(22, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */
 
-#define SYSCALL_COUNT 22
+#define SYSCALL_COUNT 23
 
 /* mmap_anon prot bits */
 #define PROT_READ   1

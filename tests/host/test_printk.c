@@ -328,10 +328,11 @@ static void test_kernel_conventions(void)
     ours(buf, sizeof(buf), "[%.2s]", NULL);
     CHECK_STREQ(buf, "[(n]");
 
-    /* Unknown conversions, %n and floating point print literally and take
-     * no argument: the %d after them still gets the first argument. */
-    CHECK_EQ(ours(buf, sizeof(buf), "%y %-5w %n %f %Lf %d", 7), strlen("%y %-5w %n %f %Lf 7"));
-    CHECK_STREQ(buf, "%y %-5w %n %f %Lf 7");
+    /* Unknown conversions, %n and long double print literally and take no
+     * argument: the %d after them still gets the first argument. (%f is
+     * literal too in the kernel, which is built without SSE: see test_doubles_vs_libc.) */
+    CHECK_EQ(ours(buf, sizeof(buf), "%y %-5w %n %Lf %d", 7), strlen("%y %-5w %n %Lf 7"));
+    CHECK_STREQ(buf, "%y %-5w %n %Lf 7");
     ours(buf, sizeof(buf), "50%");
     CHECK_STREQ(buf, "50%");
     ours(buf, sizeof(buf), "%-08.3");
@@ -361,6 +362,55 @@ static void test_huge_widths(void)
     CHECK_STREQ(buf, "abc");
 }
 
+/*
+ * Doubles (%f %e %g, only in SSE builds: user space and here) against libc.
+ * The values avoid exact binary ties (0.125 to %.2f), %f of values past 1e17
+ * and digits past the 16th significant one, where libc prints the binary
+ * value's exact expansion and ours does not; and a glibc quirk ("%#g" of
+ * 999999.9999999 is "1.e+06" there).
+ */
+static void test_doubles_vs_libc(void)
+{
+#ifndef __SSE2__
+#error "the host build has SSE2: vsnprintf.c's floating point is tested here"
+#endif
+    static const char *const fmts[] = {
+        "%f", "%.0f", "%.1f", "%.3f", "%.9f", "%12.4f", "%-12.2f|", "%+f", "% f", "%012.3f", "%#.0f", "%F",
+        "%e", "%.0e", "%.2e", "%E", "%14.6e", "%+.3e", "%#.0e", "%-13.3e|",
+        "%g", "%.0g", "%.1g", "%.3g", "%.10g", "%G", "%#g", "%12g", "%-12.4g|", "%+g", "%#.3g",
+    };
+    static const double vals[] = {
+        0.0, -0.0, 1.0, -1.0, 0.1, 3.14159265358979, -2.718281828459045, 1e-5, 0.000123456, 123456.789,
+        999999.49, 99.9999996, 1e10, 1234567890123.0, 6.02214076e23, 1.5e-300, 1e300, -4.9e-324,
+        1.7976931348623157e308, 0.3, 42.0, 100.0, 1e16, 5e-5,
+    };
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        for (size_t j = 0; j < sizeof(vals) / sizeof(vals[0]); j++) {
+            char want[512], got[512];
+            bool f = strchr(fmts[i], 'f') || strchr(fmts[i], 'F');
+            if (f && (vals[j] > 1e17 || vals[j] < -1e17))
+                continue;
+            int nw = libc(want, sizeof(want), fmts[i], vals[j]);
+            int ng = ours(got, sizeof(got), fmts[i], vals[j]);
+            if (nw != ng || strcmp(want, got) != 0)
+                ktap_fail(__FILE__, __LINE__, "\"%s\" of %.17g: libc \"%s\" (%d), ours \"%s\" (%d)", fmts[i],
+                          vals[j], want, nw, got, ng);
+        }
+    }
+    static const double specials[] = { __builtin_inf(), -__builtin_inf(), __builtin_nan("") };
+    static const char *const sfmts[] = { "%f", "%e", "%G", "%8.2f|", "%-8g|", "%+e", "%08f" };
+    for (size_t i = 0; i < sizeof(sfmts) / sizeof(sfmts[0]); i++)
+        for (size_t j = 0; j < 3; j++) {
+            char want[64], got[64];
+            libc(want, sizeof(want), sfmts[i], specials[j]);
+            ours(got, sizeof(got), sfmts[i], specials[j]);
+            CHECK_STREQ(got, want);
+        }
+    char buf[64];
+    CHECK_EQ(ours(buf, sizeof(buf), "%d %.2f %s", 1, 2.5, "x"), 8);
+    CHECK_STREQ(buf, "1 2.50 x");
+}
+
 static const struct ktap_case cases[] = {
     KTAP_CASE(test_table_vs_libc),
     KTAP_CASE(test_truncation_vs_libc),
@@ -370,6 +420,7 @@ static const struct ktap_case cases[] = {
     KTAP_CASE(test_pointer_convention),
     KTAP_CASE(test_kernel_conventions),
     KTAP_CASE(test_huge_widths),
+    KTAP_CASE(test_doubles_vs_libc),
 };
 
 int main(void)

@@ -103,6 +103,10 @@ static inline long sys_test_stack_canary(size_t bytes, unsigned long sleep_ms)
 }
 /* Returns to user mode through a bad iretq frame (TEST_BAD_FRAME_*): the kernel kills the process. */
 static inline long sys_test_bad_frame(int kind) { return SYSCALL_CALL(test_bad_frame, 1, kind, 0, 0); }
+static inline long sys_test_smap(const void *user_byte, unsigned long rounds)
+{
+    return SYSCALL_CALL(test_smap, 2, user_byte, rounds, 0);
+}
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

@@ -21,8 +21,18 @@
 #define EFER_LME            (1u << 8)
 #define EFER_NXE            (1u << 11)
 
+#define CR0_MP              (1ul << 1)
+#define CR0_EM              (1ul << 2)
+#define CR0_TS              (1ul << 3)
+#define CR0_NE              (1ul << 5)
 #define CR0_WP              (1ul << 16)
+#define CR0_AM              (1ul << 18)
+#define CR0_NW              (1ul << 29)
+#define CR0_CD              (1ul << 30)
 #define CR4_PGE             (1ul << 7)
+#define CR4_OSFXSR          (1ul << 9)
+#define CR4_OSXMMEXCPT      (1ul << 10)
+#define CR4_OSXSAVE         (1ul << 18)
 #define CR4_SMEP            (1ul << 20)
 #define CR4_SMAP            (1ul << 21)
 
@@ -97,6 +107,8 @@ static inline uint64_t read_rflags(void)
     asm volatile("pushfq; popq %0" : "=r"(f));
     return f;
 }
+/* Sets every flag it may (tests use it for AC, which SMAP reads; IF as given). */
+static inline void write_rflags(uint64_t f) { asm volatile("pushq %0; popfq" : : "r"(f) : "memory", "cc"); }
 static inline void cli(void) { asm volatile("cli" ::: "memory"); }
 static inline void sti(void) { asm volatile("sti" ::: "memory"); }
 static inline void hlt(void) { asm volatile("hlt" ::: "memory"); }
@@ -180,6 +192,13 @@ static inline void *gs_self(void)
  */
 #define EX_ENTRY(from, to) ".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #from ", " #to "\n\t.popsection\n\t"
 
+/*
+ * A stac or clac, recorded in .smap_sites: smap_patch_init() (smap.c) turns
+ * it into a 3-byte NOP on a CPU without SMAP, where it would be #UD. Every
+ * stac/clac in the kernel goes through this (or smap.inc in NASM).
+ */
+#define SMAP_SITE(insn) "661: " insn "\n\t.pushsection .smap_sites, \"a\"\n\t.balign 8\n\t.quad 661b\n\t.popsection\n\t"
+
 /* Read one byte; returns -1 on success, else the exception vector. */
 static inline int probe_read_u8(const volatile void *p, uint8_t *out)
 {
@@ -244,9 +263,9 @@ static inline int probe_read_u64(const volatile void *p, uint64_t *out)
 static inline size_t uaccess_copy_asm(void *dst, const void *src, size_t n)
 {
     long vector = -1;
-    asm volatile("stac\n\t"
+    asm volatile(SMAP_SITE("stac")
                  "1: rep movsb\n\t"
-                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 "2: " SMAP_SITE("clac") EX_ENTRY(1b, 2b)
                  : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
                  :
                  : "memory", "cc");
@@ -261,7 +280,7 @@ static inline size_t uaccess_copy_asm(void *dst, const void *src, size_t n)
 static inline size_t uaccess_strncpy_asm(char *dst, const char *src, size_t n, bool *faulted)
 {
     long vector = -1;
-    asm volatile("stac\n\t"
+    asm volatile(SMAP_SITE("stac")
                  "test %%rcx, %%rcx\n\t"
                  "jz 2f\n"
                  "1: movb (%%rsi), %%dl\n\t"
@@ -273,13 +292,46 @@ static inline size_t uaccess_strncpy_asm(char *dst, const char *src, size_t n, b
                  "jz 2f\n\t"
                  "test %%rcx, %%rcx\n\t"
                  "jnz 1b\n"
-                 "2: clac\n\t" EX_ENTRY(1b, 2b)
+                 "2: " SMAP_SITE("clac") EX_ENTRY(1b, 2b)
                  : "+D"(dst), "+S"(src), "+c"(n), "+a"(vector)
                  :
                  : "rdx", "memory", "cc");
     *faulted = vector != -1;
     return n;
 }
+
+/*
+ * FPU state (arch/x86_64/fpu.c is the only caller). The kernel is built
+ * without SSE and x87: these move user space's registers to and from a save
+ * area (64-byte aligned for XSAVE, 16 for FXSAVE), never the kernel's own.
+ * The 64 forms keep the full 64-bit FPU instruction and data pointers.
+ */
+static inline void fxsave(void *area) { asm volatile("fxsave64 (%0)" : : "r"(area) : "memory"); }
+static inline void fxrstor(const void *area) { asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory"); }
+static inline void xsave(void *area, uint64_t mask)
+{
+    asm volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xsaveopt(void *area, uint64_t mask)
+{
+    asm volatile("xsaveopt64 (%0)" : : "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xrstor(const void *area, uint64_t mask)
+{
+    asm volatile("xrstor64 (%0)" : : "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xsetbv(uint32_t reg, uint64_t v)
+{
+    asm volatile("xsetbv" : : "c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+static inline uint64_t xgetbv(uint32_t reg)
+{
+    uint32_t lo, hi;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(reg));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void fninit(void) { asm volatile("fninit" ::: "memory"); }
+static inline void ldmxcsr(uint32_t v) { asm volatile("ldmxcsr %0" : : "m"(v)); }
 
 /* Leave the current stack for good: call fn on a fresh one (stack_top 16-byte aligned). */
 __attribute__((noreturn)) static inline void call_on_stack(uintptr_t stack_top, void (*fn)(void))

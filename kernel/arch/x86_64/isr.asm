@@ -24,6 +24,10 @@
 ; kernel between a swapgs and the return to user, so they read MSR_GS_BASE.
 ; #NP, #SS and #GP first pass iret_fault_check: one on the iretq to user mode
 ; (a bad return frame) arrives in kernel mode with the user's GS loaded.
+;
+; Every stub starts with clac: the gates do not clear RFLAGS.AC, and a user
+; thread can set it (popf), which would run the handler with SMAP open. The
+; iretq restores the interrupted AC (a fault inside a uaccess keeps its stac).
 
 %define MSR_GS_BASE 0xc0000101
 
@@ -35,13 +39,16 @@ extern irq_exit_kernel
 extern trap_bad_iret
 
 %include "ptregs.inc"
+%include "smap.inc"
 
 section .text
 
 ; One stub per vector. The CPU pushes an error code only for these vectors.
+; The stubs' own pushes are supervisor accesses: SMAP does not apply to them.
 %assign v 0
 %rep 256
 isr_stub_ %+ v:
+    ASM_CLAC
   %if !(v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30)
     push    0
   %endif

@@ -15,6 +15,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/syscall.h"
@@ -76,6 +77,7 @@ static __attribute__((noreturn)) void ap_main(struct cpu *c)
     idt_load();
     write_cr3(virt_to_phys(kernel_pml4));   /* leave the trampoline's identity map */
     vmm_enable_protections();           /* WP, NX, SMEP, SMAP, PGE as on the BSP */
+    fpu_init_cpu();                     /* caches on (CD/NW), x87/SSE/AVX as on the BSP */
     syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs are per CPU too */
     apic_init_cpu();                    /* this CPU's APIC, in the BSP's mode */
     KASSERT(apic_id() == c->apic_id);   /* the MADT's id is the one the SIPI reached */

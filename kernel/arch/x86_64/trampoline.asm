@@ -22,6 +22,8 @@
 
 %define CR0_PE          (1 << 0)
 %define CR0_WP          (1 << 16)
+%define CR0_NW          (1 << 29)
+%define CR0_CD          (1 << 30)
 %define CR0_PG          (1 << 31)
 %define CR4_PAE         (1 << 5)
 %define MSR_EFER        0xc0000080
@@ -45,6 +47,7 @@ trampoline_start:
     mov     dword [OFF(tp_stage)], 1
     o32 lgdt [OFF(tgdt_ptr)]
     mov     eax, cr0
+    and     eax, ~(CR0_CD | CR0_NW)     ; the reset CR0 has the caches off; fpu_init_cpu() sets the rest
     or      eax, CR0_PE
     mov     cr0, eax
     jmp     dword SEL_CODE32:ABS(pm32)
