@@ -145,6 +145,17 @@ static void test_threads_come_and_go_without_leaks(void)
     }
 }
 
+/*
+ * Not a test of its own: suite `testsys` (kernel/syscall_test.c) spawns it,
+ * with and without testsys=1, and reads what the test_* calls returned.
+ */
+static void test_testsys_gate(void)
+{
+    long stack = sys_test_stack(2048), fault = sys_test_fault(0);
+    printf("testsys_gate: test_stack(2048) = %ld, test_fault(0) = %ld, getpid = %ld\n", stack, fault,
+           sys_getpid() > 0 ? 1l : 0l);
+}
+
 /* Not a test of its own: the overflow suite spawns it with kstack_overflow=kill and reads the report. */
 static void test_syscall_overflow(void)
 {
@@ -153,6 +164,7 @@ static void test_syscall_overflow(void)
 
 static const struct utest tests[] = {
     UTEST_EXPECT(syscall_overflow, UTEST_HELPER, EXIT_KILLED_BASE + 8),
+    UTEST_HELPER_ENTRY(testsys_gate),
     UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),
     UTEST(counters_balance),
     UTEST(test_stack_depths),
