@@ -23,7 +23,8 @@ struct kstat {
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
     uint64_t free_pages;            /* the page allocator's free count */
     uint64_t high_water_pages;      /* the calling thread's stack high-water mark */
-    uint64_t tlb_stale_reads;       /* testsys=1: switch-ins that saw a stale stack translation */
+    uint64_t tlb_stale_reads;       /* kstack_tlb_check=1: switch-ins that saw a stale stack translation */
     uint64_t cache_empty;           /* takes that found the cache empty and went to the allocator */
     uint64_t self_resident_pages;   /* the calling thread's mapped stack pages, now (in a syscall) */
+    uint32_t tlb_check;             /* kstack_tlb_check=1: the stale-translation detector is on */
 };
