@@ -29,9 +29,10 @@
     SYSCALL(17, uptime_ms, 0)                                                                  \
     SYSCALL(18, test_stack, 1)    /* testsys: (size_t bytes) -> bytes of kernel stack reached */ \
     SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
-    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */
+    SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */ \
+    SYSCALL(21, test_top_page, 1) /* testsys: (int op, see TOP_PAGE_*) -> top-page bytes used since the last call */
 
-#define SYSCALL_COUNT 21
+#define SYSCALL_COUNT 22
 
 /* mmap_anon prot bits */
 #define PROT_READ   1
@@ -41,6 +42,17 @@
 /* test_fault kinds */
 #define TEST_FAULT_KERNEL_NULL      1   /* kernel null dereference inside a syscall (oops) */
 #define TEST_FAULT_STACK_OVERFLOW   2   /* recurse past the kernel stack: the overflow report */
+
+/*
+ * test_top_page ops (kernel/stack/budget_test.c). Each call returns how deep
+ * the calling thread's top stack page was used since its previous call ended,
+ * then does op, then poisons the page again below its own frames.
+ */
+#define TOP_PAGE_PLAIN      0   /* nothing else */
+#define TOP_PAGE_YIELD      1   /* sched_yield() in between */
+#define TOP_PAGE_SLEEP      2   /* sleep 1 ms in between */
+#define TOP_PAGE_RESCHED    3   /* ask for a reschedule: exit_to_user_mode() calls schedule() after the shrink */
+#define TOP_PAGE_FLOOR      4   /* only: bytes the call's own frames take (use above that is not seen) */
 
 /* Exit status of a process killed by a fault: 128 + vector, as a shell would show a signal. */
 #define EXIT_KILLED_BASE 128

@@ -102,6 +102,9 @@ static inline long sys_test_stack_canary(size_t bytes, unsigned long sleep_ms)
     return SYSCALL_CALL(test_stack_canary, 2, bytes, sleep_ms, 0);
 }
 
+/* op: TOP_PAGE_*; bytes of the top stack page used since the previous call (uapi/syscalls.h). */
+static inline long sys_test_top_page(int op) { return SYSCALL_CALL(test_top_page, 1, op, 0, 0); }
+
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \
     static inline void syscall_wrapper_exists_##name(void) { (void)&sys_##name; }
