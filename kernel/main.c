@@ -94,7 +94,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     syscall_init_cpu();                 /* SYSCALL/SYSRET MSRs (each AP: in ap_main()) */
     kstack_init_cpu(bsp);               /* IST and IRQ stacks in the kstack area, with guards */
     tss_set_ist(bsp);
-    kstack_tlb_init();                  /* kstack_tlb=safe|unsafe */
+    kstack_tlb_init();                  /* kstack_tlb=safe|unsafe, kstack_tlb_check=1 */
     kstack_overflow_init();             /* kstack_overflow=panic|kill */
     kstack_strategy_init();             /* kstack=fixed|eager */
     process_init();                     /* the thread limits, from the size of memory */

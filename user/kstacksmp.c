@@ -104,13 +104,16 @@ static void test_hazard_worker(void)
 
 /*
  * Detection is any of: a canary frame that came back wrong, a stale stack
- * translation caught at a switch-in (testsys=1 checks every one), or a
- * process the kernel had to kill for an oops the corruption caused.
+ * translation caught at a switch-in (kstack_tlb_check=1 checks every one), or
+ * a process the kernel had to kill for an oops the corruption caused. The
+ * rows of this suite turn the detector on: without it a stale read that
+ * corrupts no canary would go unseen.
  */
 static void test_tlb_hazard(void)
 {
     struct kstat k;
     sys_kstat(&k, sizeof(k));
+    UT_CHECK(k.tlb_check);
     int status = utest_spawn_wait("hazard_worker");
     if (k.tlb_unsafe)
         UT_CHECK(status != 0);      /* kstack_tlb=unsafe: the corruption must be seen */

@@ -145,6 +145,99 @@ static void test_threads_come_and_go_without_leaks(void)
     }
 }
 
+/*
+ * The top page's real high-water mark (docs/DESIGN.md 12), against the
+ * static bound tools/stack_budget.py enforces at build time. Workers call
+ * test_top_page() over and over: each call reports how deep the top page
+ * was used since the previous call ended (the way out after the shrink,
+ * schedule() included; interrupts and preemption while the worker spins in
+ * user mode; the way back in up to the expansion), then yields, sleeps or
+ * asks for a reschedule at its exit, then poisons the page again. Load
+ * threads sleep, yield and make 12 KiB deep syscalls meanwhile, so the
+ * workers are woken, preempted and migrated.
+ */
+#define TOP_WORKERS 6
+#define TOP_ROUNDS 60
+#define PT_REGS_SIZE 176
+
+static volatile int top_stop;
+static volatile long top_max, top_windows, top_errors;
+
+static void top_page_worker(void *arg)
+{
+    unsigned long seed = (unsigned long)arg * 2654435761ul + 1;
+    if (sys_test_top_page(TOP_PAGE_PLAIN) < 0) {       /* the first poison; what it read is from before */
+        __atomic_fetch_add(&top_errors, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int round = 0; round < TOP_ROUNDS; round++) {
+        seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+        /* User mode between two calls, where timer ticks land and preempt. */
+        for (volatile unsigned long i = 0; i < (seed >> 33) % 4000; i++)
+            ;
+        long used = sys_test_top_page((int)((seed >> 20) % 4));
+        if (used < 0) {
+            __atomic_fetch_add(&top_errors, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        long seen = top_max;
+        while (used > seen && !__atomic_compare_exchange_n(&top_max, &seen, used, false, __ATOMIC_RELAXED,
+                                                           __ATOMIC_RELAXED))
+            ;
+        __atomic_fetch_add(&top_windows, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void top_page_load(void *arg)
+{
+    for (long i = 0; !top_stop; i++) {
+        if (arg)
+            sys_sleep_ms(1 + (unsigned long)i % 3);
+        else
+            sys_test_stack(12 * 1024);
+        sys_yield();
+    }
+}
+
+static void test_top_page_high_water(void)
+{
+    int workers[TOP_WORKERS], load[2];
+    top_stop = 0;
+    top_max = top_windows = top_errors = 0;
+    long floor = sys_test_top_page(TOP_PAGE_FLOOR);
+    UT_CHECK(floor > PT_REGS_SIZE && floor < 4096);
+    for (long i = 0; i < TOP_WORKERS; i++)
+        workers[i] = thread_spawn(top_page_worker, (void *)i);
+    for (long i = 0; i < 2; i++)
+        load[i] = thread_spawn(top_page_load, (void *)i);
+    for (int i = 0; i < TOP_WORKERS; i++)
+        UT_CHECK_EQ(thread_join(workers[i], NULL), 0);
+    top_stop = 1;
+    for (int i = 0; i < 2; i++)
+        UT_CHECK_EQ(thread_join(load[i], NULL), 0);
+
+    struct kstat k = kstat_now();
+    printf("top page high-water: %ld bytes of 4096\n", top_max);
+    printf("    # (%s, %u cpus: %ld windows; the measuring call's own frames reach %ld bytes, pt_regs %d)\n",
+           k.strategy == 0 ? "fixed" : "eager", k.cpus, top_windows, floor, PT_REGS_SIZE);
+    UT_CHECK_EQ(top_errors, 0);
+    UT_CHECK_EQ(top_windows, TOP_WORKERS * TOP_ROUNDS);
+    UT_CHECK(top_max > PT_REGS_SIZE);
+    UT_CHECK(top_max > floor);          /* the ways in and out reach below the measuring call's frame */
+    UT_CHECK(top_max < 4096);
+}
+
+/*
+ * Not a test of its own: suite `testsys` (kernel/syscall_test.c) spawns it,
+ * with and without testsys=1, and reads what the test_* calls returned.
+ */
+static void test_testsys_gate(void)
+{
+    long stack = sys_test_stack(2048), fault = sys_test_fault(0);
+    printf("testsys_gate: test_stack(2048) = %ld, test_fault(0) = %ld, getpid = %ld\n", stack, fault,
+           sys_getpid() > 0 ? 1l : 0l);
+}
+
 /* Not a test of its own: the overflow suite spawns it with kstack_overflow=kill and reads the report. */
 static void test_syscall_overflow(void)
 {
@@ -153,10 +246,12 @@ static void test_syscall_overflow(void)
 
 static const struct utest tests[] = {
     UTEST_EXPECT(syscall_overflow, UTEST_HELPER, EXIT_KILLED_BASE + 8),
+    UTEST_HELPER_ENTRY(testsys_gate),
     UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),
     UTEST(counters_balance),
     UTEST(test_stack_depths),
     UTEST_EXPECT(threads_come_and_go_without_leaks, UTEST_LEAK_CHECK, 0),
+    UTEST(top_page_high_water),
 };
 
 int main(int argc, char **argv)

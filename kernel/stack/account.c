@@ -31,6 +31,7 @@ void kstack_fill_kstat(struct kstat *k)
     k->strategy = kstack_strategy;
     k->cpus = (uint32_t)ncpus;
     k->tlb_unsafe = !kstack_tlb_safe;
+    k->tlb_check = kstack_tlb_check;
 
     uint64_t f = spin_lock(&sched_lock);
     for (struct thread *t = thread_first(); t; t = t->all_next) {

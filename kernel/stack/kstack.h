@@ -76,6 +76,7 @@ bool kstack_is_guard(uintptr_t va);
 /* stack/tlb.c: the invalidation rule of docs/DESIGN.md section 7. */
 struct thread;
 extern bool kstack_tlb_safe;
+extern bool kstack_tlb_check;
 extern uint64_t kstack_tlb_invalidations;
 extern uint64_t kstack_tlb_stale_reads;
 void kstack_tlb_init(void);

@@ -6,13 +6,16 @@
  * since went back to the allocator can be used. kstack_tlb=unsafe turns it
  * off, only to show the hazard.
  *
- * With testsys=1 every such switch-in is also checked: each mapped page of
- * the slot is read through its virtual address and compared with the page
- * the PTE names, read through the direct map. A difference is a read
+ * With kstack_tlb_check=1 every such switch-in is also checked: each mapped
+ * page of the slot is read through its virtual address and compared with the
+ * page the PTE names, read through the direct map. A difference is a read
  * through a stale translation: the thread would have run on someone else's
  * page. It is counted and reported; under kstack_tlb=unsafe the page is then
  * invalidated after all, so the machine lives to report it (the thread's
- * next write would have corrupted the page's new owner).
+ * next write would have corrupted the page's new owner). The check is its
+ * own option, off by default and not implied by testsys=1: its reads set the
+ * accessed bits of every page it compares, which the pages-used histogram
+ * would count as used by the next kernel entry.
  */
 #include "arch/x86_64/cpu.h"
 #include "cmdline.h"
@@ -24,7 +27,7 @@
 #include "stack/kstack.h"
 
 bool kstack_tlb_safe = true;
-static bool kstack_tlb_check;
+bool kstack_tlb_check;
 uint64_t kstack_tlb_invalidations;
 uint64_t kstack_tlb_stale_reads;
 
@@ -34,7 +37,9 @@ void kstack_tlb_init(void)
 {
     static const char *const modes[] = { "safe", "unsafe", NULL };
     kstack_tlb_safe = cmdline_choice("kstack_tlb", modes, 0) == 0;
-    kstack_tlb_check = cmdline_int("testsys", 0) != 0;
+    kstack_tlb_check = cmdline_int("kstack_tlb_check", 0) != 0;
+    if (kstack_tlb_check)
+        printk("kstack: kstack_tlb_check=1: stale stack translations are looked for at each migration (tests only)\n");
     if (!kstack_tlb_safe)
         printk("kstack: kstack_tlb=unsafe: stack pages are NOT invalidated on migration (hazard test only)\n");
 }

@@ -23,11 +23,12 @@ struct kstat {
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
     uint64_t free_pages;            /* the page allocator's free count */
     uint64_t high_water_pages;      /* the calling thread's stack high-water mark */
-    uint64_t tlb_stale_reads;       /* testsys=1: switch-ins that saw a stale stack translation */
+    uint64_t tlb_stale_reads;       /* kstack_tlb_check=1: switch-ins that saw a stale stack translation */
     uint64_t cache_empty;           /* takes that found the cache empty and went to the allocator */
     uint64_t self_resident_pages;   /* the calling thread's mapped stack pages, now (in a syscall) */
     uint64_t expand_failed;         /* entries whose stack could not be expanded (no page anywhere) */
     uint32_t threads_max;           /* user threads the system allows at once (from memory) */
     uint32_t threads_max_process;   /* user threads one process may have (threads_max / 2) */
     uint64_t nmis;                  /* NMIs taken, all CPUs (none is expected: counted and survived) */
+    uint32_t tlb_check;             /* kstack_tlb_check=1: the stale-translation detector is on */
 };

@@ -31,9 +31,10 @@
     SYSCALL(19, test_fault, 1)    /* testsys: (int kind), see TEST_FAULT_* */                  \
     SYSCALL(20, test_stack_canary, 2) /* testsys: (size_t bytes, unsigned long sleep_ms) -> bad frames */ \
     SYSCALL(21, test_bad_frame, 1) /* testsys: (int kind), see TEST_BAD_FRAME_*: return through a bad iretq frame */ \
-    SYSCALL(22, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */
+    SYSCALL(22, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */ \
+    SYSCALL(23, test_top_page, 1) /* testsys: (int op, see TOP_PAGE_*) -> top-page bytes used since the last call */
 
-#define SYSCALL_COUNT 23
+#define SYSCALL_COUNT 24
 
 /* mmap_anon prot bits */
 #define PROT_READ   1
@@ -48,6 +49,17 @@
 #define TEST_BAD_FRAME_SS   1   /* SS is the user code selector */
 #define TEST_BAD_FRAME_CS   2   /* CS is the user data selector */
 #define TEST_BAD_FRAME_RIP  3   /* RIP is non-canonical */
+
+/*
+ * test_top_page ops (kernel/stack/budget_test.c). Each call returns how deep
+ * the calling thread's top stack page was used since its previous call ended,
+ * then does op, then poisons the page again below its own frames.
+ */
+#define TOP_PAGE_PLAIN      0   /* nothing else */
+#define TOP_PAGE_YIELD      1   /* sched_yield() in between */
+#define TOP_PAGE_SLEEP      2   /* sleep 1 ms in between */
+#define TOP_PAGE_RESCHED    3   /* ask for a reschedule: exit_to_user_mode() calls schedule() after the shrink */
+#define TOP_PAGE_FLOOR      4   /* only: bytes the call's own frames take (use above that is not seen) */
 
 /* Exit status of a process killed by a fault: 128 + vector, as a shell would show a signal. */
 #define EXIT_KILLED_BASE 128

@@ -108,6 +108,9 @@ static inline long sys_test_smap(const void *user_byte, unsigned long rounds)
     return SYSCALL_CALL(test_smap, 2, user_byte, rounds, 0);
 }
 
+/* op: TOP_PAGE_*; bytes of the top stack page used since the previous call (uapi/syscalls.h). */
+static inline long sys_test_top_page(int op) { return SYSCALL_CALL(test_top_page, 1, op, 0, 0); }
+
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \
     static inline void syscall_wrapper_exists_##name(void) { (void)&sys_##name; }
