@@ -23,6 +23,7 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "spinlock.h"
 #include "proc/process.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
@@ -88,6 +89,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     multiboot_parse(magic, mbi_phys);   /* memory map, command line, modules */
     print_banner();
     cmdline_check();                    /* warn about options nobody knows */
+    spin_init_boot();                   /* spinlocks: ticket order, or taken-when-free under a hypervisor */
     pmm_init();                         /* physical pages */
     vmm_init();                         /* our page tables: direct map, W^X image; SMEP/SMAP */
     fpu_init_cpu();                     /* CR0/CR4/XCR0 for user x87/SSE/AVX; the save format */

@@ -18,6 +18,8 @@ struct spinlock {
 #define SPINLOCK_INIT(n) { .next = 0, .owner = 0, .holder_cpu = -1, .name = (n) }
 
 void spin_init(struct spinlock *l, const char *name);
+/* Boot, before the APs: ticket order on bare metal, "taken when free" under a hypervisor. */
+void spin_init_boot(void);
 /* Disable interrupts, take the lock; returns the flags for spin_unlock. */
 uint64_t spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l, uint64_t flags);

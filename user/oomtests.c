@@ -14,7 +14,7 @@
 #define PROGRAM "oomtests"
 #define PAGE 4096ul
 #define HOLD_MS 1500            /* how long the hog keeps memory at zero */
-#define PARKERS 48              /* the hog's threads that go to sleep in the kernel once memory is gone */
+#define PARKERS 128             /* the hog's threads that go to sleep in the kernel once memory is gone */
 
 static struct kstat kstat_now(void)
 {
@@ -108,20 +108,25 @@ __attribute__((noreturn)) static void hog_thread(void *arg)
     sys_thread_exit(0);
 }
 
-static volatile int hog_gate;
+static volatile int hog_gate, hog_arrived;
 static volatile long hog_parked, hog_refused;
 
 /*
- * Waits in user mode until memory is gone, then goes to sleep in the kernel
- * (sleep_ms allocates nothing, unlike futex_wait): each sleeper keeps its
- * expanded stack, the cache runs dry and, with the allocator empty, the next
- * entries cannot expand (-ENOMEM before dispatch).
+ * Asleep in the kernel (each holding its stack) while the hog takes memory;
+ * then, at gate 1, back in user mode all together: their stack pages go back
+ * to the CPUs' caches, and the caches' excess to the allocator, where the hog
+ * takes it; then, at gate 2, asleep again all together (sleep_ms allocates
+ * nothing, unlike futex_wait): more entries than the caches have pages for,
+ * with none in the allocator, so entries fail (-ENOMEM before dispatch).
  */
 static void hog_parker(void *arg)
 {
     (void)arg;
-    while (!__atomic_load_n(&hog_gate, __ATOMIC_ACQUIRE))
+    while (__atomic_load_n(&hog_gate, __ATOMIC_ACQUIRE) < 1)
         sys_sleep_ms(5);
+    __atomic_fetch_add(&hog_arrived, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&hog_gate, __ATOMIC_ACQUIRE) < 2)
+        __asm__ volatile("pause");          /* in user mode: no kernel entry but the timer's */
     for (;;) {
         long r = sys_sleep_ms(50);
         if (r == -ENOMEM)
@@ -131,6 +136,24 @@ static void hog_parker(void *arg)
         else
             utest_fail(__FILE__, __LINE__, "sleep_ms returned %ld", r);
     }
+}
+
+/* Fills fresh pages of the hog's region through the kernel until `enough` grabs in a row fail. */
+static unsigned long grab_until_gone(long map, unsigned long *next, unsigned long len, unsigned long enough)
+{
+    unsigned long failed = 0, in_a_row = 0;
+    while (in_a_row < enough && *next < len) {
+        long r = sys_kstat((struct kstat *)(map + *next), sizeof(struct kstat));
+        if (r == sizeof(struct kstat)) {
+            *next += PAGE;
+            in_a_row = 0;
+            continue;
+        }
+        UT_CHECK(r == -EFAULT || r == -ENOMEM);
+        failed++;
+        in_a_row++;
+    }
+    return failed;
 }
 
 /*
@@ -152,7 +175,7 @@ static void test_hog_hold(void)
     UT_CHECK(map > 0);
     if (map <= 0)
         return;
-    unsigned long next = 0, failures = 0, spawn_refused = 0, thread_refused = 0;
+    unsigned long next = 0, spawn_refused = 0, thread_refused = 0;
     for (;;) {
         struct kstat k = kstat_now();
         if (k.free_pages < 2 * margin)
@@ -160,32 +183,28 @@ static void test_hog_hold(void)
         for (unsigned long n = k.free_pages - margin; n > 0 && next < len; n--, next += PAGE)
             *(volatile char *)(map + next) = 1;
     }
-    long start = 0;
-    while ((start == 0 || uptime() - start < HOLD_MS) && next < len) {
-        long r = sys_kstat((struct kstat *)(map + next), sizeof(struct kstat));
-        if (r == sizeof(struct kstat)) {
-            next += PAGE;
-            continue;
-        }
-        UT_CHECK(r == -EFAULT || r == -ENOMEM);
-        if (++failures < 8)
-            continue;
-        if (start == 0) {
-            start = uptime();       /* memory is gone: hold it from now on */
-            __atomic_store_n(&hog_gate, 1, __ATOMIC_RELEASE);
-        }
-        if (failures % 16 == 8) {
-            /* Not thread_spawn(): its first touch of a fresh user stack would need a page too. */
-            long tid = sys_thread_create(hog_thread, NULL, hog_thread_stack + sizeof(hog_thread_stack) - 8);
-            if (tid < 0)
-                thread_refused++;
-            char *argv[] = { PROGRAM, "idle", NULL };
-            long pid = sys_spawn(PROGRAM, argv);
-            if (pid < 0)
-                spawn_refused++;
-            else
-                wait_for((int)pid);
-        }
+    unsigned long failures = grab_until_gone(map, &next, len, 8);
+    __atomic_store_n(&hog_gate, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&hog_arrived, __ATOMIC_ACQUIRE) < PARKERS)
+        __asm__ volatile("pause");
+    for (int i = 0; i < 4; i++) {           /* what the parkers gave back, and the caches' excess */
+        failures += grab_until_gone(map, &next, len, 8);
+        sys_sleep_ms(20);
+    }
+    __atomic_store_n(&hog_gate, 2, __ATOMIC_RELEASE);
+    long start = uptime();
+    while (uptime() - start < HOLD_MS && next < len) {
+        failures += grab_until_gone(map, &next, len, 16);
+        /* Not thread_spawn(): its first touch of a fresh user stack would need a page too. */
+        long tid = sys_thread_create(hog_thread, NULL, hog_thread_stack + sizeof(hog_thread_stack) - 8);
+        if (tid < 0)
+            thread_refused++;
+        char *argv[] = { PROGRAM, "idle", NULL };
+        long pid = sys_spawn(PROGRAM, argv);
+        if (pid < 0)
+            spawn_refused++;
+        else
+            wait_for((int)pid);
     }
     struct kstat k = kstat_now();
     printf("    # hog: held %lu pages, %lu failed grabs, thread_create refused %lu, spawn refused %lu; "

@@ -71,18 +71,26 @@ void kstack_fill_kstat(struct kstat *k)
     k->threads_max_process = (uint32_t)process_threads_max_per_process;
 }
 
+/*
+ * The numbers and the line live in the heap: this runs on a dying process's
+ * last exit, which may have only the top stack page (tools/stack_budget.py).
+ */
 void kstack_print_kstat(const char *why)
 {
-    struct kstat k;
-    kstack_fill_kstat(&k);
-    char hist[128];
+    enum { LINE = 1024 };
+    struct {
+        struct kstat k;
+        char hist[128];
+        char line[LINE];
+    } *buf = kmalloc(sizeof(*buf));
+    if (!buf)
+        return;
+    struct kstat *k = &buf->k;
+    char *hist = buf->hist, *line = buf->line;
+    kstack_fill_kstat(k);
     int n = 0;
     for (int i = 0; i < KSTAT_HIST_MAX; i++)
-        n += snprintf(hist + n, sizeof(hist) - (size_t)n, "%s%lu", i ? "," : "", (unsigned long)k.pages_used_hist[i]);
-    enum { LINE = 1024 };
-    char *line = kmalloc(LINE);
-    if (!line)
-        return;
+        n += snprintf(hist + n, sizeof(buf->hist) - (size_t)n, "%s%lu", i ? "," : "", (unsigned long)k->pages_used_hist[i]);
     snprintf(line, LINE,
              "KSTAT {\"why\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"user_threads\":%u,\"kernel_threads\":%u,"
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
@@ -90,14 +98,14 @@ void kstack_print_kstat(const char *why)
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
              "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,"
              "\"pages_used_hist\":[%s]}\n",
-             why, kstack_strategy_names[k.strategy], k.cpus, k.user_threads, k.kernel_threads,
-             (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages,
-             (unsigned long)k.cache_pages, (unsigned long)k.expands, (unsigned long)k.shrinks,
-             (unsigned long)k.faults, (unsigned long)k.expand_failed, (unsigned long)k.cache_take, (unsigned long)k.cache_give,
-             (unsigned long)k.cache_refill, (unsigned long)k.cache_drain, (unsigned long)k.cache_empty,
-             (unsigned long)k.tlb_invalidations,
-             (unsigned long)k.tlb_stale_reads, (unsigned long)k.migrations, (unsigned long)k.free_pages,
-             k.threads_max, k.threads_max_process, (unsigned long)k.nmis, hist);
+             why, kstack_strategy_names[k->strategy], k->cpus, k->user_threads, k->kernel_threads,
+             (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
+             (unsigned long)k->cache_pages, (unsigned long)k->expands, (unsigned long)k->shrinks,
+             (unsigned long)k->faults, (unsigned long)k->expand_failed, (unsigned long)k->cache_take, (unsigned long)k->cache_give,
+             (unsigned long)k->cache_refill, (unsigned long)k->cache_drain, (unsigned long)k->cache_empty,
+             (unsigned long)k->tlb_invalidations,
+             (unsigned long)k->tlb_stale_reads, (unsigned long)k->migrations, (unsigned long)k->free_pages,
+             k->threads_max, k->threads_max_process, (unsigned long)k->nmis, hist);
     console_puts(line);
-    kfree(line);
+    kfree(buf);
 }
