@@ -97,6 +97,71 @@ static void test_thread_bomb(void)
         UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
 }
 
+/* ---------------------------------------------------------------- dead threads freed at once */
+
+#define PROMPT_ROUNDS 4
+#define PROMPT_THREADS 64
+
+static volatile int spinners_stop;
+
+static void spin_until_stopped(void *arg)
+{
+    (void)arg;
+    while (!spinners_stop)
+        sys_yield();                    /* always runnable, never in the way for long */
+}
+
+static void return_at_once(void *arg)
+{
+    (void)arg;
+}
+
+static long pages_not_in_use(void)
+{
+    struct kstat k = kstat_now();
+    return (long)(k.free_pages + k.cache_pages);
+}
+
+/*
+ * A joined thread's stack, slot and struct are back by the time a new batch
+ * is created, even with every CPU busy (no CPU goes idle to reap them): a
+ * program that creates threads right after joining others never finds the
+ * memory, the slots or the thread limit taken by the dead.
+ */
+static void test_threads_freed_promptly(void)
+{
+    struct kstat k = kstat_now();
+    int spinners[16], nspin = k.cpus < 16 ? (int)k.cpus : 16;
+    spinners_stop = 0;
+    for (int i = 0; i < nspin; i++)
+        spinners[i] = thread_spawn(spin_until_stopped, NULL);
+    long baseline = 0;
+    for (int round = 0; round <= PROMPT_ROUNDS; round++) {
+        int tids[PROMPT_THREADS];
+        for (int i = 0; i < PROMPT_THREADS; i++) {
+            tids[i] = thread_spawn(return_at_once, NULL);
+            UT_CHECK(tids[i] > 0);
+        }
+        for (int i = 0; i < PROMPT_THREADS; i++)
+            if (tids[i] > 0)
+                UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
+        sys_sleep_ms(20);               /* the last ones may still be switching away from their CPU */
+        /*
+         * A spinner caught inside its yield holds its 3 expanded pages: that
+         * much noise; the dead would hold a page or more each, every round more.
+         */
+        long now = pages_not_in_use(), noise = 3 * nspin + 4;
+        if (round == 0)
+            baseline = now;             /* the first round grows the kernel's slabs and tables */
+        else if (now < baseline - noise || now > baseline + noise)
+            utest_fail(__FILE__, __LINE__, "round %d: %ld pages not back after the join (%ld free, %ld before)",
+                       round, baseline - now, now, baseline);
+    }
+    spinners_stop = 1;
+    for (int i = 0; i < nspin; i++)
+        thread_join(spinners[i], NULL);
+}
+
 /* ---------------------------------------------------------------- memory held at zero */
 
 static char hog_thread_stack[4096] __attribute__((aligned(16)));
@@ -280,6 +345,7 @@ static const struct utest tests[] = {
     UTEST_HELPER_ENTRY(idle),
     UTEST_EXPECT(hog_touch, UTEST_HELPER, EXIT_KILLED_BASE + VEC_PF),
     UTEST_EXPECT(thread_bomb, UTEST_LEAK_CHECK, 0),
+    UTEST_EXPECT(threads_freed_promptly, UTEST_LEAK_CHECK, 0),
     UTEST_EXPECT(memory_held_at_zero, UTEST_LEAK_CHECK, 0),
     UTEST_EXPECT(demand_fault_without_memory, UTEST_LEAK_CHECK, 0),
 };
