@@ -179,8 +179,8 @@ void schedule_locked(void)
     c->context_switches++;
     if (from != c->id && next != c->idle) {
         if (from >= 0)
-            sched_migrated(next, from);
-        kstack_switch_in(next, from);   /* stale TLB entries of the slot must not survive here */
+            sched_migrated(next);
+        kstack_switch_in(next);         /* stale TLB entries of the slot must not survive here */
     }
     uvm_switch_in(next);                /* next's address space (kernel threads: kernel_pml4) */
     c->switch_prev = prev;
@@ -211,9 +211,8 @@ void sched_move_to(int cpu)
     spin_unlock(&sched_lock, f);
 }
 
-void sched_migrated(struct thread *t, int from_cpu)
+void sched_migrated(struct thread *t)
 {
-    (void)from_cpu;
     t->migrations++;
     total_migrations++;
 }

@@ -47,7 +47,7 @@ void sched_resched_ipi(void);
 uint64_t time_ns(void);
 
 /* Called by the context-switch path when a thread starts running on a CPU other than its last one. */
-void sched_migrated(struct thread *t, int from_cpu);
+void sched_migrated(struct thread *t);
 
 int sched_runqueue_length(int cpu);
 uint64_t sched_total_migrations(void);

@@ -80,4 +80,4 @@ extern bool kstack_tlb_check;
 extern uint64_t kstack_tlb_invalidations;
 extern uint64_t kstack_tlb_stale_reads;
 void kstack_tlb_init(void);
-void kstack_switch_in(struct thread *t, int from_cpu);
+void kstack_switch_in(struct thread *t);

@@ -62,9 +62,8 @@ static void check_stale(struct thread *t)
     }
 }
 
-void kstack_switch_in(struct thread *t, int from_cpu)
+void kstack_switch_in(struct thread *t)
 {
-    (void)from_cpu;
     if (!t->kstack_base)
         return;
     if (kstack_tlb_safe) {
