@@ -44,9 +44,10 @@ void entry_balance_stack_cache(void)
 }
 
 /*
- * A non-canonical user RSP: SYSRET would go on with it, but an iretq may
- * fault in the kernel after its swapgs, where nothing can recover. One rule
- * for both ways out: the process is killed as if it had used that RSP (#GP).
+ * A non-canonical user RSP: SYSRET would go on with it, and an iretq may
+ * fault in the kernel after its swapgs (bad_iret.c recovers, but only as the
+ * net under this check). One rule for both ways out: the process is killed
+ * as if it had used that RSP (#GP).
  */
 static bool rsp_canonical(const struct pt_regs *regs)
 {

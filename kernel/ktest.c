@@ -11,6 +11,7 @@
 #include "stack/strategy.h"
 #include "panic.h"
 #include "printk.h"
+#include "sched/sched.h"
 
 extern const struct ktest_case _ktest_start[], _ktest_end[];
 
@@ -35,6 +36,19 @@ bool ktest_streq(const char *a, const char *b)
 bool ktest_contains(const char *haystack, const char *needle)
 {
     return haystack && needle && strstr(haystack, needle) != NULL;
+}
+
+void ktest_wait_user_processes_gone(void)
+{
+    struct kstat k;
+    size_t stable = 0, last = 0;
+    for (int ms = 0; ms < 10000 && stable < 5; ms += 20) {
+        sched_sleep_ms(20);
+        kstack_fill_kstat(&k);
+        size_t now = kmalloc_in_use();
+        stable = (k.user_threads == 0 && now == last) ? stable + 1 : 0;
+        last = now;
+    }
 }
 
 static bool spec_has(const char *spec, const char *suite)

@@ -79,3 +79,10 @@ __attribute__((noreturn)) void ktest_main(const char *spec);
 
 /* For the fault suite: does haystack contain needle? */
 bool ktest_contains(const char *haystack, const char *needle);
+
+/*
+ * A user process a test spawned with no parent to wait for it: wait (up to
+ * 10 s) until no user thread is left and kmalloc's use has settled, so the
+ * runner's leak check sees it gone.
+ */
+void ktest_wait_user_processes_gone(void);

@@ -7,8 +7,6 @@
 #include "syscall.h"
 #include "arch/x86_64/cpu.h"
 #include "entry.h"
-#include "stack/cache.h"
-#include "lib/string.h"
 #include "mm/uaccess.h"
 #include "mm/uvm.h"
 #include "percpu.h"

@@ -22,20 +22,6 @@ static long gate_value(const char *report, const char *key)
     return -1000;
 }
 
-/* No parent waits for the helper: wait until it is gone, so the runner's leak check holds. */
-static void wait_user_processes_gone(void)
-{
-    struct kstat k;
-    size_t stable = 0, last = 0;
-    for (int ms = 0; ms < 10000 && stable < 5; ms += 20) {
-        sched_sleep_ms(20);
-        kstack_fill_kstat(&k);
-        size_t now = kmalloc_in_use();
-        stable = (k.user_threads == 0 && now == last) ? stable + 1 : 0;
-        last = now;
-    }
-}
-
 /*
  * kstacktests' helper `testsys_gate` makes two test_* calls and one plain
  * call from user mode (through SYSCALL and dispatch(), the way a hostile
@@ -50,7 +36,7 @@ KTEST(testsys, test_calls_need_testsys)
     int pid = process_spawn("kstacktests", 2, argv, NULL);
     for (int ms = 0; pid > 0 && ms < 10000 && !ktest_contains(report, "getpid = "); ms += 10)
         sched_sleep_ms(10);
-    wait_user_processes_gone();
+    ktest_wait_user_processes_gone();
     console_capture_stop();
 
     KEXPECT(t, pid > 0);

@@ -77,15 +77,7 @@ KTEST(overflow, syscall_overflow_kills_only_the_process)
     for (int ms = 0; pid > 0 && ms < 20000 && !ktest_contains(report, "killing pid"); ms += 10)
         sched_sleep_ms(10);
     /* No parent waits: the process and its dead thread are freed as they end (each as it is switched out). */
-    struct kstat k;
-    size_t stable = 0, last = 0;
-    for (int ms = 0; ms < 10000 && stable < 5; ms += 20) {
-        sched_sleep_ms(20);
-        kstack_fill_kstat(&k);
-        size_t now = kmalloc_in_use();
-        stable = (k.user_threads == 0 && now == last) ? stable + 1 : 0;
-        last = now;
-    }
+    ktest_wait_user_processes_gone();
     console_capture_stop();
     kstack_overflow_policy = saved;
 

@@ -114,3 +114,22 @@ KTEST(slot, concurrent_creation_builds_each_table_once)
     kfree(ct);
 }
 
+
+/* Every slot taken (memory to spare): a new user thread's stack is refused with -EAGAIN, a limit, not -ENOMEM. */
+KTEST(slot, full_area_gives_eagain)
+{
+    static uintptr_t taken[KSTACK_MAX_SLOTS];
+    int n = 0;
+    size_t before = pages_accounted();
+    uintptr_t base;
+    while ((base = kstack_slot_alloc()) != 0)
+        taken[n++] = base;
+    KEXPECT_EQ(t, kstack_slots_in_use(), KSTACK_MAX_SLOTS);
+    KEXPECT_EQ(t, kstack_alloc_user(&base), -EAGAIN);
+    KEXPECT(t, pmm_free_pages() > 1000);
+    while (n > 0)
+        kstack_slot_free(taken[--n]);
+    KEXPECT_EQ(t, kstack_alloc_user(&base), 0);
+    kstack_slot_free(base);
+    KEXPECT_EQ(t, pages_accounted(), before);
+}
