@@ -6,7 +6,7 @@
 
 static const char *const known_keys[] = {
     "kstack", "ktest", "init", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "hz", "testsys",
-    "bench", "quiet", NULL,
+    "bench", "quiet", "spinlock", NULL,
 };
 
 /* Find "key=" at a word start; returns the value start and its length. */

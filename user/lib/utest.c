@@ -201,9 +201,8 @@ static int run_all(const char *suite, const struct utest *tests, int ntests)
     after = settle_free_pages(before);
     threads_after = user_threads();
     ok = before >= 0 && after == before && threads_after == threads_before;
-    if (!ok)
-        ktap_diag("free_pages_unchanged: free + per-CPU cached pages %ld before the tests, %ld after; "
-                  "user threads %ld, then %ld", before, after, threads_before, threads_after);
+    ktap_diag("free_pages_unchanged: free + per-CPU cached pages %ld before the tests, %ld after; "
+              "user threads %ld, then %ld", before, after, threads_before, threads_after);
     ktap_result(&k, ok, "free_pages_unchanged");
     ktap_diag("%s: ran in %ld ms", suite, sys_uptime_ms() - start);
     return ktap_end(&k);
