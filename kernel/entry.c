@@ -24,7 +24,7 @@ int enter_from_user_mode(struct pt_regs *regs)
 {
     (void)regs;
     KASSERT(!irqs_enabled());
-    return kstack_expand(current());    /* the stack strategy: map the lower stack pages */
+    return kstack_enter(current());     /* the stack strategy: map the lower stack pages */
 }
 
 /*
@@ -77,7 +77,7 @@ void exit_to_user_mode(struct pt_regs *regs)
             kstack_ensure(THREAD_SIZE / 2);
             process_thread_exit(0);
         }
-        kstack_shrink(current());       /* the stack strategy: give them back */
+        kstack_exit(current());         /* the stack strategy: give them back */
         if (this_cpu()->need_resched) {
             schedule();                 /* IRQs stay off: spin_lock saved them off */
             continue;

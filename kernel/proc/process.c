@@ -139,6 +139,7 @@ static int uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, ui
         return err ? err : -ENOMEM;
     }
     t->proc = p;
+    t->kstack_at_rest = t->kstack_mapped;      /* what kstack_alloc_user() mapped */
     t->detached = true;     /* freed when it ends; user space's thread_join uses struct uthread */
 
     /* The frame of the thread's first iretq, where every later entry from user mode puts its own. */

@@ -41,6 +41,9 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     assert_not_on_stack(t, "thread");
     t->kstack_base = slot;
     t->kstack_top = kstack_slot_top(slot);
+    for (int i = 0; i < KSTACK_ENSURE_PAGES; i++)
+        if (kstack_page_mapped(slot, i))
+            t->kstack_mapped |= (uint8_t)(1u << i);
     strlcpy(t->name, name, sizeof(t->name));
     t->cpu = -1;
 

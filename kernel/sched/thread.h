@@ -49,7 +49,8 @@ struct thread {
     long exit_value;
     struct wait_queue *join_wq;
 
-    bool kstack_expanded;           /* eager: the lower pages are mapped for this kernel entry */
+    uint8_t kstack_mapped;          /* bit i: page i of the slot (from the top) is mapped; IRQs off to change */
+    uint8_t kstack_at_rest;         /* user threads: the pages the strategy leaves mapped in user mode; 0 for kernel threads */
     int kstack_high_water;          /* most stack pages one kernel entry used */
 
     int locks_held;                 /* sleeping locks (mutexes) held: the overflow report says */

@@ -56,12 +56,13 @@ void kstack_fill_kstat(struct kstat *k)
         k->cache_refill += kstack_caches[i].refill;
         k->cache_drain += kstack_caches[i].drain;
         k->cache_empty += kstack_caches[i].empty;
-        k->expands += kstack_caches[i].expands;
-        k->shrinks += kstack_caches[i].shrinks;
-        k->expand_failed += kstack_caches[i].expand_failed;
+        k->expands += kstack_stats[i].expands;
+        k->shrinks += kstack_stats[i].shrinks;
+        k->expand_failed += kstack_stats[i].expand_failed;
+        k->faults += kstack_stats[i].faults;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
-            k->pages_used_hist[h] += kstack_caches[i].pages_used_hist[h];
+            k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];
     }
     k->tlb_invalidations = kstack_tlb_invalidations;
     k->tlb_stale_reads = kstack_tlb_stale_reads;
@@ -98,7 +99,7 @@ void kstack_print_kstat(const char *why)
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
              "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,"
              "\"pages_used_hist\":[%s]}\n",
-             why, kstack_strategy_names[k->strategy], k->cpus, k->user_threads, k->kernel_threads,
+             why, kstack_ops->name, k->cpus, k->user_threads, k->kernel_threads,
              (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
              (unsigned long)k->cache_pages, (unsigned long)k->expands, (unsigned long)k->shrinks,
              (unsigned long)k->faults, (unsigned long)k->expand_failed, (unsigned long)k->cache_take, (unsigned long)k->cache_give,

@@ -51,10 +51,9 @@ long sys_test_top_page(uint64_t op)
     /*
      * The pages mapped at rest: the top page under `eager`, where a deeper
      * write would fault; all four under `fixed`, where it would not, so that
-     * use past the top page shows (as more than 4096). kstack_pages_at_rest()
-     * without the call: its frame would land in the region.
+     * use past the top page shows (as more than 4096).
      */
-    size_t at_rest = kstack_strategy == KSTACK_FIXED ? THREAD_SIZE : PAGE_SIZE;
+    size_t at_rest = (size_t)kstack_ops->pages_at_rest * PAGE_SIZE;
     volatile uint64_t *page = (volatile uint64_t *)(t->kstack_top - at_rest);
     /* IRQs off while below RSP is read or written: an interrupt would push its frame there. */
     uint64_t flags = irq_save();

@@ -41,7 +41,7 @@ void kstack_cache_balance(void)
 {
     uint64_t flags = irq_save();
     struct kstack_cache *k = &kstack_caches[cpu_id()];
-    if (kstack_strategy == KSTACK_FIXED) {
+    if (!kstack_ops->uses_cache) {
         while (k->count > 0) {      /* the baseline takes nothing at entry: hold no pages for it */
             pmm_free(k->page[--k->count]);
             k->drain++;
@@ -66,7 +66,7 @@ void kstack_cache_balance(void)
 bool kstack_cache_unbalanced(void)
 {
     int n = kstack_caches[cpu_id()].count;
-    if (kstack_strategy == KSTACK_FIXED)
+    if (!kstack_ops->uses_cache)
         return n > 0;
     return n < KSTACK_CACHE_LOW || n > KSTACK_CACHE_HIGH;
 }

@@ -18,9 +18,6 @@ struct kstack_cache {
     int count;
     int count_at_exit;              /* the invariant: entry finds what the last exit left */
     uint64_t take, give, refill, drain, empty;
-    /* The strategy's counters live here too: per CPU, bumped with IRQs off, so never lost. */
-    uint64_t expands, shrinks, expand_failed;
-    uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 
 extern struct kstack_cache kstack_caches[];

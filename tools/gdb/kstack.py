@@ -72,19 +72,19 @@ class KsSym(gdb.Command):
 
 
 class KsThreads(gdb.Command):
-    """List every thread: tid, name, state, CPU, process, stack slot, expanded."""
+    """List every thread: tid, name, state, CPU, process, stack slot, mapped stack pages."""
 
     def __init__(self):
         super().__init__("ks-threads", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
         t = gdb.parse_and_eval("all_threads")
-        print(f"{'tid':>5} {'name':24} {'state':16} {'cpu':>3} {'pid':>4} {'slot':18} expanded hw")
+        print(f"{'tid':>5} {'name':24} {'state':16} {'cpu':>3} {'pid':>4} {'slot':18} mapped   hw")
         while int(t) != 0:
             proc = t["proc"]
             pid = int(proc["pid"]) if int(proc) != 0 else 0
             print(f"{int(t['tid']):>5} {t['name'].string():24} {str(t['state']):16} {int(t['cpu']):>3} "
-                  f"{pid:>4} {int(t['kstack_base']):#018x} {int(t['kstack_expanded']):>8} "
+                  f"{pid:>4} {int(t['kstack_base']):#018x} {int(t['kstack_mapped']):#010b} "
                   f"{int(t['kstack_high_water']):>2}")
             t = t["all_next"]
 

@@ -1,0 +1,184 @@
+/*
+ * strategy.c: the strategy table (kstack=), what every strategy shares (a
+ * new user thread's slot, the checks around entry and exit, mapping lower
+ * pages from the per-CPU cache and giving them back), and the ensure API.
+ * Mapping and unmapping run with IRQs off and touch only the per-CPU cache
+ * and the slot's own page table, which exists already (the top page is
+ * always mapped, and a slot never straddles a page table).
+ */
+#include "stack/strategy.h"
+#include "arch/x86_64/cpu.h"
+#include "cmdline.h"
+#include "lib/string.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+#include "sched/sched.h"
+#include "stack/cache.h"
+#include "stack/kstack.h"
+#include "uapi/errno.h"
+
+_Static_assert(KSTACK_ENSURE_PAGES == KSTACK_ENSURE_MAX / PAGE_SIZE, "the ensure area in pages");
+_Static_assert(KSTACK_ENSURE_PAGES <= 8, "struct thread's kstack_mapped has a bit per page");
+
+/* One row per strategy, in kstat's numbering. */
+const struct kstack_ops *const kstack_strategies[KSTACK_STRATEGIES] = {
+    [KSTACK_FIXED] = &kstack_fixed_ops,
+    [KSTACK_EAGER] = &kstack_eager_ops,
+};
+
+enum kstack_strategy kstack_strategy = KSTACK_EAGER;
+const struct kstack_ops *kstack_ops = &kstack_eager_ops;
+struct kstack_stats kstack_stats[MAX_CPUS];
+
+void kstack_strategy_init(void)
+{
+    static const char *names[KSTACK_STRATEGIES + 1];
+    for (int i = 0; i < KSTACK_STRATEGIES; i++)
+        names[i] = kstack_strategies[i]->name;
+    kstack_strategy = (enum kstack_strategy)cmdline_choice("kstack", names, KSTACK_EAGER);
+    kstack_ops = kstack_strategies[kstack_strategy];
+    for (int i = 0; i < MAX_CPUS; i++)
+        kstack_caches[i].count_at_exit = -1;    /* no exit to user mode yet */
+    printk("kstack: strategy %s, %lu KiB slots, %lu KiB stacks\n", kstack_ops->name, KSTACK_SLOT_SIZE / 1024,
+           THREAD_SIZE / 1024);
+}
+
+int kstack_alloc_user(uintptr_t *base)
+{
+    uintptr_t b = kstack_slot_alloc();
+    if (!b)
+        return -EAGAIN;                 /* every slot taken: a limit, like a thread limit, not a lack of memory */
+    for (int i = 0; i < kstack_ops->pages_at_rest; i++) {
+        int err = kstack_map_page(b, i);
+        if (err) {
+            kstack_slot_free(b);
+            return err;
+        }
+    }
+    *base = b;
+    return 0;
+}
+
+int kstack_enter(struct thread *t)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    /* Nothing ran on this CPU since its last return to user mode: the cache is as that return left it. */
+    KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
+    return kstack_ops->on_entry(t);
+}
+
+void kstack_exit(struct thread *t)
+{
+    KASSERT(!irqs_enabled());
+    kstack_ops->on_exit(t);
+    KASSERT(t->kstack_mapped == t->kstack_at_rest);
+}
+
+/*
+ * A user thread that ends inside the kernel (thread_exit, a kill) never
+ * reaches exit_to_user_mode(): what it mapped above its pages at rest goes
+ * back to the cache here, so every take is matched by a give.
+ */
+void kstack_thread_exit(struct thread *t)
+{
+    if (!t->kstack_at_rest || t->kstack_mapped == t->kstack_at_rest)
+        return;                         /* a kernel thread, or nothing to give back */
+    uint64_t flags = irq_save();
+    kstack_ops->on_exit(t);
+    irq_restore(flags);
+}
+
+void kstack_return_to_user(void)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    k->count_at_exit = k->count;
+}
+
+int kstack_map_from_cache(struct thread *t, int from, int to)
+{
+    KASSERT(!irqs_enabled());
+    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
+    KASSERT(ptes);
+    /*
+     * All or none. The cache can be short although the last exit here gave
+     * back as many pages: a thread that slept on this CPU and woke on another
+     * took its pages there. With the allocator empty too, the entry goes on
+     * without them (docs/DESIGN.md section 12).
+     */
+    for (int i = from; i < to; i++) {
+        uint64_t pa = kstack_cache_take();
+        if (!pa) {
+            while (--i >= from) {
+                kstack_cache_give(ptes[-i] & PTE_ADDR);
+                ptes[-i] = 0;           /* never used: no translation to invalidate */
+                t->kstack_mapped &= (uint8_t)~(1u << i);
+            }
+            kstack_stats[cpu_id()].expand_failed++;
+            return -ENOMEM;
+        }
+        KASSERT(!(ptes[-i] & PTE_P));
+        ptes[-i] = pa | PTE_KSTACK;             /* A and D clear: the histogram reads them */
+        t->kstack_mapped |= (uint8_t)(1u << i);
+    }
+    return 0;
+}
+
+int kstack_unmap_to_cache(struct thread *t, int from)
+{
+    KASSERT(!irqs_enabled());
+    int used = 1;
+    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
+    for (int i = from; ptes && i < KSTACK_ENSURE_PAGES; i++) {
+        if (!(t->kstack_mapped & (1u << i)))
+            continue;
+        uint64_t *pte = &ptes[-i];
+        KASSERT(*pte & PTE_P);
+        if (*pte & PTE_A)
+            used = i + 1;
+        uint64_t pa = *pte & PTE_ADDR;
+        *pte = 0;
+        invlpg(kstack_page_va(t->kstack_base, i));
+        kstack_cache_give(pa);
+        t->kstack_mapped &= (uint8_t)~(1u << i);
+    }
+    return used;
+}
+
+void kstack_record_used(struct thread *t, int used)
+{
+    struct kstack_stats *s = &kstack_stats[cpu_id()];
+    s->pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
+    if (used > t->kstack_high_water)
+        t->kstack_high_water = used;
+}
+
+int kstack_ensure(size_t bytes)
+{
+    struct thread *t = current();
+    uintptr_t rsp = read_rsp();
+    if (!t->kstack_base || kstack_slot_of(rsp) != t->kstack_base)
+        return -EINVAL;                 /* not on a thread stack (IRQ stack, boot stack) */
+    uintptr_t floor = kstack_slot_top(t->kstack_base) - KSTACK_ENSURE_MAX;
+    if (rsp - floor < bytes)
+        return -E2BIG;
+    /* Map downward from the first unmapped page until `bytes` below RSP are backed. */
+    for (int i = 0; i < KSTACK_ENSURE_PAGES; i++) {
+        uintptr_t va = kstack_page_va(t->kstack_base, i);
+        if (va + PAGE_SIZE <= rsp - bytes)
+            break;
+        if (t->kstack_mapped & (1u << i))
+            continue;
+        int err = kstack_map_page(t->kstack_base, i);
+        if (err)
+            return err;
+        uint64_t f = irq_save();        /* the mask is also written with IRQs off by entry and exit */
+        t->kstack_mapped |= (uint8_t)(1u << i);
+        irq_restore(f);
+    }
+    return 0;
+}
