@@ -1,7 +1,7 @@
 /*
  * account.c: what the stacks cost. Resident pages are counted from the page
  * tables themselves (every thread's slot), so the numbers cannot drift from
- * what is mapped; the counters come from dynamic.c, cache.c and tlb.c.
+ * what is mapped; the counters come from the strategies (kstack_stats), cache.c and tlb.c.
  * The kstat syscall and the `KSTAT {json}` console line report them.
  */
 #include "stack/strategy.h"
