@@ -32,7 +32,8 @@ void trap_bad_iret(struct pt_regs *regs)
     uint64_t bad_cs = regs->cs, bad_ss = regs->ss;
     regs->cs = SEL_UCODE;       /* the selectors the process runs with: the bad ones go in the message */
     regs->ss = SEL_UDATA;
-    enter_from_user_mode(regs);
+    /* Runs without the expansion if no page is to be had: what follows fits the top page (stack budget). */
+    (void)enter_from_user_mode(regs);
 
     struct process *p = t->proc;
     KASSERT(p);

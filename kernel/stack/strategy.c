@@ -104,25 +104,28 @@ int kstack_map_from_cache(struct thread *t, int from, int to)
     KASSERT(!irqs_enabled());
     uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
     KASSERT(ptes);
+    KASSERT(from >= 1 && to <= KSTACK_ENSURE_PAGES && from < to);
     /*
      * All or none. The cache can be short although the last exit here gave
      * back as many pages: a thread that slept on this CPU and woke on another
      * took its pages there. With the allocator empty too, the entry goes on
-     * without them (docs/DESIGN.md section 12).
+     * without them (docs/DESIGN.md section 12). The pages are gathered before
+     * any PTE is written: a PTE present even briefly may be cached by a
+     * speculative walk, and undoing it would then need an invlpg.
      */
+    uint64_t pa[KSTACK_ENSURE_PAGES];
     for (int i = from; i < to; i++) {
-        uint64_t pa = kstack_cache_take();
-        if (!pa) {
-            while (--i >= from) {
-                kstack_cache_give(ptes[-i] & PTE_ADDR);
-                ptes[-i] = 0;           /* never used: no translation to invalidate */
-                t->kstack_mapped &= (uint8_t)~(1u << i);
-            }
+        pa[i] = kstack_cache_take();
+        if (!pa[i]) {
+            while (--i >= from)
+                kstack_cache_give(pa[i]);
             kstack_stats[cpu_id()].expand_failed++;
             return -ENOMEM;
         }
+    }
+    for (int i = from; i < to; i++) {
         KASSERT(!(ptes[-i] & PTE_P));
-        ptes[-i] = pa | PTE_KSTACK;             /* A and D clear: the histogram reads them */
+        ptes[-i] = pa[i] | PTE_KSTACK;          /* A and D clear: the histogram reads them */
         t->kstack_mapped |= (uint8_t)(1u << i);
     }
     return 0;

@@ -84,7 +84,11 @@ int thread_spawn(void (*fn)(void *), void *arg)
 
 int thread_join(int tid, long *value)
 {
-    long v = 0, ret = sys_thread_join(tid, &v);
+    long v = 0, ret;
+
+    /* -ENOMEM: refused before it ran (no page for the kernel stack, docs/DESIGN.md 12): try again. */
+    while ((ret = sys_thread_join(tid, &v)) == -ENOMEM)
+        ;
 
     if (ret < 0)
         return (int)ret;
@@ -119,5 +123,6 @@ void mutex_lock(struct mutex *m)
 void mutex_unlock(struct mutex *m)
 {
     if (__atomic_exchange_n(&m->state, 0, __ATOMIC_RELEASE) == 2)
-        sys_futex_wake(&m->state, 1);
+        while (sys_futex_wake(&m->state, 1) == -ENOMEM)
+            ;       /* refused before it ran (no page for the kernel stack): a wake must not be lost */
 }

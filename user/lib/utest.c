@@ -54,7 +54,8 @@ int utest_spawn_wait(const char *name)
 
     if (pid < 0)
         return (int)pid;
-    ret = sys_wait((int)pid, &status);
+    while ((ret = sys_wait((int)pid, &status)) == -ENOMEM)
+        ;       /* refused before it ran (no page for the kernel stack): try again */
     if (ret < 0)
         return (int)ret;
     return ret == pid ? status : -ESRCH;
