@@ -13,8 +13,11 @@
 
 #define PROGRAM "oomtests"
 #define PAGE 4096ul
-#define HOLD_MS 1500            /* how long the hog keeps memory at zero */
-#define PARKERS 128             /* the hog's threads that go to sleep in the kernel once memory is gone */
+#define HOLD_MS 1500            /* how long the innocent process runs, three times over */
+#define HOLD_ROUNDS 40          /* the hog's rounds of grabbing, creating and spawning with memory at zero */
+#define HOLD_SPINS 400000000L   /* how long the hog waits for its threads to come back to user mode */
+#define PARKERS_PER_CPU 32      /* the hog's threads that sleep in the kernel once memory is gone: 3 pages
+                                   each, more than a CPU's cache holds (KSTACK_CACHE_CAP 64) */
 
 static struct kstat kstat_now(void)
 {
@@ -194,8 +197,11 @@ static void hog_parker(void *arg)
         __asm__ volatile("pause");          /* in user mode: no kernel entry but the timer's */
     for (;;) {
         long r = sys_sleep_ms(50);
-        if (r == -ENOMEM)
+        if (r == -ENOMEM) {
             __atomic_fetch_add(&hog_refused, 1, __ATOMIC_RELAXED);
+            for (volatile int i = 0; i < 20000; i++)
+                ;                           /* back off in user mode before the next try */
+        }
         else if (r == 0)
             __atomic_fetch_add(&hog_parked, 1, __ATOMIC_RELAXED);
         else
@@ -222,7 +228,7 @@ static unsigned long grab_until_gone(long map, unsigned long *next, unsigned lon
 }
 
 /*
- * Takes every free page, then keeps taking whatever comes free for HOLD_MS.
+ * Takes every free page, then keeps taking whatever comes free, HOLD_ROUNDS times.
  * Most of memory is touched from user mode, fast, leaving a margin that
  * other processes may take meanwhile; the rest is filled by the kernel
  * (kstat into fresh anonymous pages: a kernel-side demand fault that fails
@@ -231,11 +237,20 @@ static unsigned long grab_until_gone(long map, unsigned long *next, unsigned lon
  */
 static void test_hog_hold(void)
 {
+    /*
+     * Once memory is gone the hog's own syscalls may be refused for as long
+     * as it holds it (nothing but its exit gives the memory back): from
+     * there on every loop here is bounded, and nothing retries a refusal
+     * without end (no kstat_now(), uptime() or wait_for()).
+     */
     const unsigned long len = 1ul << 30, margin = 512;
     for (unsigned i = 0; i < sizeof(hog_thread_stack); i += PAGE)
         hog_thread_stack[i] = 1;
-    for (int i = 0; i < PARKERS; i++)
-        UT_CHECK(thread_spawn(hog_parker, NULL) > 0);      /* their user stacks are touched here, before */
+    struct kstat k0 = kstat_now();
+    int parkers = 0, want = PARKERS_PER_CPU * (int)k0.cpus;
+    for (int i = 0; i < want; i++)
+        parkers += thread_spawn(hog_parker, NULL) > 0;
+    UT_CHECK_EQ(parkers, want);      /* their user stacks are touched here, before */
     long map = sys_mmap_anon(len, PROT_READ | PROT_WRITE);
     UT_CHECK(map > 0);
     if (map <= 0)
@@ -250,15 +265,15 @@ static void test_hog_hold(void)
     }
     unsigned long failures = grab_until_gone(map, &next, len, 8);
     __atomic_store_n(&hog_gate, 1, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&hog_arrived, __ATOMIC_ACQUIRE) < PARKERS)
+    for (long spins = 0; __atomic_load_n(&hog_arrived, __ATOMIC_ACQUIRE) < parkers && spins < HOLD_SPINS; spins++)
         __asm__ volatile("pause");
+    bool all_back = hog_arrived == parkers;
     for (int i = 0; i < 4; i++) {           /* what the parkers gave back, and the caches' excess */
         failures += grab_until_gone(map, &next, len, 8);
         sys_sleep_ms(20);
     }
     __atomic_store_n(&hog_gate, 2, __ATOMIC_RELEASE);
-    long start = uptime();
-    while (uptime() - start < HOLD_MS && next < len) {
+    for (int round = 0; round < HOLD_ROUNDS && next < len; round++) {
         failures += grab_until_gone(map, &next, len, 16);
         /* Not thread_spawn(): its first touch of a fresh user stack would need a page too. */
         long tid = sys_thread_create(hog_thread, NULL, hog_thread_stack + sizeof(hog_thread_stack) - 8);
@@ -269,13 +284,18 @@ static void test_hog_hold(void)
         if (pid < 0)
             spawn_refused++;
         else
-            wait_for((int)pid);
+            for (int tries = 0; tries < 1000 && sys_wait((int)pid, NULL) == -ENOMEM; tries++)
+                ;                           /* else it is reaped with the hog */
+        sys_sleep_ms(10);
     }
-    struct kstat k = kstat_now();
+    /* Its memory back (the parkers may still be refused a while: their pages went with the hog's). */
+    for (int tries = 0; tries < 1000 && sys_munmap((void *)map, len) == -ENOMEM; tries++)
+        ;
     printf("    # hog: held %lu pages, %lu failed grabs, thread_create refused %lu, spawn refused %lu; "
            "%ld sleeps of its threads in the kernel, %ld refused with -ENOMEM\n",
            next / PAGE, failures, thread_refused, spawn_refused, hog_parked, hog_refused);
-    if (k.strategy != 0)
+    UT_CHECK(all_back);                     /* every parker came back to user mode at gate 1 */
+    if (k0.strategy != 0)
         UT_CHECK(hog_refused > 0);          /* entries found no page to expand the stack */
     UT_CHECK(thread_refused + spawn_refused > 0);
 }
