@@ -79,6 +79,7 @@ void exit_to_user_mode(struct pt_regs *regs)
         }
         kstack_exit(current());         /* the stack strategy: give them back */
         if (this_cpu()->need_resched) {
+            current()->kstack_user_bound = true;    /* the way on fits the top page: nothing to map back (lazy, fault) */
             schedule();                 /* IRQs stay off: spin_lock saved them off */
             continue;
         }

@@ -98,7 +98,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     tss_set_ist(bsp);
     kstack_tlb_init();                  /* kstack_tlb=safe|unsafe, kstack_tlb_check=1 */
     kstack_overflow_init();             /* kstack_overflow=panic|kill */
-    kstack_strategy_init();             /* kstack=fixed|eager */
+    kstack_strategy_init();             /* kstack=fixed|eager|fault|lazy */
     process_init();                     /* the thread limits, from the size of memory */
     sched_init();                       /* this context becomes cpu 0's idle thread */
     acpi_init();                        /* the MADT: which CPUs exist */

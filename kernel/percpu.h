@@ -55,6 +55,8 @@ struct cpu {
     uint64_t nmis;                  /* NMIs taken (arch/x86_64/nmi.c): counted, reported, survived */
     uint64_t nmis_reported;         /* the count the last report printed */
     int spin_depth;                 /* spinlocks held, or being taken, here (spinlock.c) */
+    bool pf_ist_busy;               /* kstack=fault: in the #PF IST handler (stack/fault.c) */
+    bool kstack_starved;            /* a switch-in found the stack cache short: the idle thread refills it */
 
     /* apic/irq/smp */
     uint64_t irq_spurious;          /* VEC_SPURIOUS: counted, never acknowledged */

@@ -187,6 +187,29 @@ long sys_test_stack(uint64_t bytes)
 }
 
 /*
+ * A copy_from_user `bytes` deep in the stack. Under kstack=fault the copy's
+ * fault (a bad pointer, or a demand fault) arrives on the #PF IST stack and
+ * is moved below the interrupted RSP, onto a page that may not be mapped
+ * yet: the test walks `bytes` across a page boundary.
+ */
+__attribute__((noinline)) static long test_copy_recurse(uintptr_t target, const void *src)
+{
+    volatile char frame[TEST_STACK_FRAME];
+    frame[0] = 0;
+    if (read_rsp() > target)
+        return test_copy_recurse(target, src) + frame[0];
+    char buf[64];
+    return copy_from_user(buf, src, sizeof(buf)) ? -EFAULT : 0;
+}
+
+long sys_test_stack_copy(uint64_t bytes, uint64_t src)
+{
+    if (bytes > THREAD_SIZE - 1024)
+        return -EINVAL;
+    return test_copy_recurse(current()->kstack_top - bytes, (const void *)src);
+}
+
+/*
  * The TLB hazard probe: frames full of canaries derived from (seed, depth,
  * word), a sleep at the deepest point (where the thread may be woken on
  * another CPU), and a check of every frame on the way back. A stale

@@ -1,7 +1,8 @@
 /*
  * kstacktests.c: suite `kstack`, the stack strategy seen from user space,
- * run once per strategy (kstack=fixed|eager). Each test runs in a child
- * process of its own (lib/utest.h); the numbers come from kstat.
+ * run once per strategy (kstack=fixed|eager|fault|lazy). Each test runs in a
+ * child process of its own (lib/utest.h); the numbers come from kstat. The
+ * tests that only one strategy can pass are in that strategy's table.
  */
 #include "stdio.h"
 #include "syscall.h"
@@ -11,6 +12,15 @@
 #define PROGRAM "kstacktests"
 #define REST_THREADS 500
 #define KSTACK_PAGES 4
+#define PAGE 4096
+
+enum { FIXED, EAGER, FAULT, LAZY };
+static const char *const strategy_names[] = { "fixed", "eager", "fault", "lazy" };
+
+static const char *strategy_name(const struct kstat *k)
+{
+    return k->strategy <= LAZY ? strategy_names[k->strategy] : "?";
+}
 
 static struct kstat kstat_now(void)
 {
@@ -23,7 +33,13 @@ static struct kstat kstat_now(void)
 /* Pages a user thread keeps while it runs in user mode. */
 static unsigned long pages_at_rest(const struct kstat *k)
 {
-    return k->strategy == 0 ? KSTACK_PAGES : 1;
+    return k->strategy == FIXED ? KSTACK_PAGES : 1;
+}
+
+/* Every page above those at rest came from a cache take and goes back by a give (fault: by way of the reserve). */
+static unsigned long pages_above_rest(const struct kstat *k)
+{
+    return k->resident_stack_pages - k->kernel_threads * KSTACK_PAGES - k->user_threads * pages_at_rest(k);
 }
 
 static volatile int go, spinning, stop;
@@ -63,21 +79,32 @@ static void test_at_rest(void)
      * A spinner that a timer tick has just interrupted holds 4 pages for the
      * few microseconds until its exit to user mode: read again if one was caught.
      */
+    /*
+     * fixed and eager: exactly 4 pages for each thread in the kernel. fault:
+     * those two hold what their calls faulted in (1 to 4). lazy: they hold
+     * 1 to 4 as well, and a spinner still on a CPU keeps what its last
+     * entry mapped until it is switched out (it has not been, yet).
+     */
     struct kstat k;
-    unsigned long in_kernel = 2, expect = 0;
+    unsigned long in_kernel = 2, lo = 0, hi = 0;
     for (int i = 0; i < 20; i++) {
         k = kstat_now();
-        expect = k.kernel_threads * KSTACK_PAGES + (k.user_threads - in_kernel) * pages_at_rest(&k) +
-                 in_kernel * KSTACK_PAGES;
-        if (k.resident_stack_pages == expect)
+        unsigned long rest = k.kernel_threads * KSTACK_PAGES + (k.user_threads - in_kernel) * pages_at_rest(&k);
+        lo = hi = rest + in_kernel * KSTACK_PAGES;
+        if (k.strategy == FAULT || k.strategy == LAZY)
+            lo = rest + in_kernel;
+        if (k.strategy == LAZY)
+            hi += (k.cpus - 1) * (KSTACK_PAGES - 1);
+        if (k.resident_stack_pages >= lo && k.resident_stack_pages <= hi)
             break;
         sys_sleep_ms(20);
     }
     UT_CHECK_EQ(k.user_threads, REST_THREADS + in_kernel);
-    UT_CHECK_EQ(k.resident_stack_pages, expect);
+    UT_CHECK(k.resident_stack_pages >= lo);
+    UT_CHECK(k.resident_stack_pages <= hi);
     UT_CHECK_EQ(k.fixed_equivalent_pages, (k.user_threads + k.kernel_threads) * KSTACK_PAGES);
     printf("    # at rest (%s): %u user + %u kernel threads: %lu resident stack pages, fixed would use %lu\n",
-           k.strategy == 0 ? "fixed" : "eager", k.user_threads, k.kernel_threads,
+           strategy_name(&k), k.user_threads, k.kernel_threads,
            (unsigned long)k.resident_stack_pages, (unsigned long)k.fixed_equivalent_pages);
 
     stop = 1;
@@ -86,10 +113,18 @@ static void test_at_rest(void)
 }
 
 /*
- * When every thread but the caller and its parent is back in user mode:
- * each expand was matched by a shrink, and every page taken from a cache
- * was given back, but for the 3 pages of each of the two expanded stacks.
+ * Every page a strategy mapped above a thread's pages at rest was taken from
+ * a cache, and every page it gave back was given to one: what was taken and
+ * not given back is on some stack now, or in a fault reserve. Under eager,
+ * when every thread but the caller and its parent is back in user mode,
+ * each expand was matched by a shrink but for those two expanded stacks.
  */
+static bool counters_settled(const struct kstat *k)
+{
+    return k->cache_take - k->cache_give == pages_above_rest(k) + k->reserve_pages &&
+           (k->strategy != EAGER || k->expands == k->shrinks + 2);
+}
+
 static void test_counters_balance(void)
 {
     for (int i = 0; i < 50; i++)
@@ -99,22 +134,28 @@ static void test_counters_balance(void)
      * give it up to 2 s to block in wait. Lost or doubled counts never settle.
      */
     struct kstat k = kstat_now();
-    unsigned long expanded = k.strategy == 0 ? 0 : 2;
-    for (int i = 0; i < 40 && k.expands != k.shrinks + expanded; i++) {
+    for (int i = 0; i < 40 && !counters_settled(&k); i++) {
         sys_sleep_ms(50);
         k = kstat_now();
     }
-    UT_CHECK_EQ(k.expands, k.shrinks + expanded);
-    UT_CHECK_EQ(k.cache_take, k.cache_give + expanded * (KSTACK_PAGES - 1));
+    UT_CHECK_EQ(k.cache_take - k.cache_give, pages_above_rest(&k) + k.reserve_pages);
+    if (k.strategy == EAGER)
+        UT_CHECK_EQ(k.expands, k.shrinks + 2);
+    if (k.strategy == FIXED)
+        UT_CHECK_EQ(k.expands + k.shrinks + k.faults + k.cache_take, 0);
+    if (k.strategy != FAULT)
+        UT_CHECK_EQ(k.faults, 0);
     /* Every page in a cache came from a refill, a give or an empty take, and left by a take or a drain. */
     UT_CHECK_EQ(k.cache_pages, k.cache_refill + k.cache_give + k.cache_empty - k.cache_take - k.cache_drain);
-    if (k.strategy != 0) {
-        unsigned long entries = 0;
-        for (int i = 0; i < KSTAT_HIST_MAX; i++)
-            entries += k.pages_used_hist[i];
-        UT_CHECK_EQ(entries, k.shrinks);
-        UT_CHECK(k.pages_used_hist[3] + k.pages_used_hist[4] >= 50);  /* the 8 KiB calls used 3 pages or more */
-    }
+    unsigned long samples = 0;
+    for (int i = 0; i < KSTAT_HIST_MAX; i++)
+        samples += k.pages_used_hist[i];
+    /* eager samples at each shrink, lazy at each switch-out that gives pages back: one per shrink. */
+    if (k.strategy == EAGER || k.strategy == LAZY)
+        UT_CHECK_EQ(samples, k.shrinks);
+    /* eager and fault sample every expanded entry, and the 8 KiB calls used 3 pages or more. */
+    if (k.strategy == EAGER || k.strategy == FAULT)
+        UT_CHECK(k.pages_used_hist[3] + k.pages_used_hist[4] >= 50);
 }
 
 static void test_test_stack_depths(void)
@@ -126,9 +167,148 @@ static void test_test_stack_depths(void)
     }
     UT_CHECK_EQ(sys_test_stack(20000), -EINVAL);
     struct kstat k = kstat_now();
-    UT_CHECK_EQ(k.self_resident_pages, KSTACK_PAGES);     /* in a syscall: all four, whatever the strategy */
-    UT_CHECK(k.high_water_pages >= (k.strategy == 0 ? 0 : 4));
+    if (k.strategy == FAULT)                /* in a syscall: what the call touched */
+        UT_CHECK(k.self_resident_pages >= 1 && k.self_resident_pages < KSTACK_PAGES);
+    else                                    /* all four */
+        UT_CHECK_EQ(k.self_resident_pages, KSTACK_PAGES);
+    if (k.strategy == LAZY) {
+        sys_sleep_ms(2);                    /* lazy samples the pages used when the thread is switched out */
+        k = kstat_now();
+    }
+    UT_CHECK(k.high_water_pages >= (k.strategy == FIXED ? 0 : 4));
 }
+
+/*
+ * Threads asleep in the kernel after a shallow call (futex_wait): what each
+ * one holds. fixed and eager: all 16 KiB (the objection of the LKML
+ * discussion). lazy: only the pages down to its saved stack pointer. fault:
+ * only what its call faulted in.
+ */
+#define SLEEPERS 64
+static volatile int sleepers_asleep, sleepers_go;
+
+static void shallow_sleeper(void *arg)
+{
+    (void)arg;
+    __atomic_fetch_add(&sleepers_asleep, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&sleepers_go, __ATOMIC_ACQUIRE))
+        sys_futex_wait((int *)&sleepers_go, 0, 0);
+}
+
+static void test_sleepers_hold(void)
+{
+    int tids[SLEEPERS];
+    sleepers_asleep = sleepers_go = 0;
+    struct kstat before = kstat_now();
+    for (int i = 0; i < SLEEPERS; i++)
+        tids[i] = thread_spawn(shallow_sleeper, NULL);
+    while (__atomic_load_n(&sleepers_asleep, __ATOMIC_ACQUIRE) < SLEEPERS)
+        sys_sleep_ms(5);
+    sys_sleep_ms(50);                       /* into futex_wait, every one */
+    struct kstat k = kstat_now();
+    UT_CHECK_EQ(k.user_threads, before.user_threads + SLEEPERS);
+    long held = (long)k.resident_stack_pages - (long)before.resident_stack_pages;
+    printf("    # %d threads asleep in futex_wait (%s): %ld stack pages, %ld.%02ld KiB each (fixed: 16.00)\n",
+           SLEEPERS, strategy_name(&k), held, held * 4 / SLEEPERS, held * 400 / SLEEPERS % 100);
+    if (k.strategy == FIXED || k.strategy == EAGER)
+        UT_CHECK_EQ(held, SLEEPERS * KSTACK_PAGES);
+    else
+        UT_CHECK(held >= SLEEPERS && held < SLEEPERS * (KSTACK_PAGES - 1));   /* fewer than 3 pages each */
+    __atomic_store_n(&sleepers_go, 1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&sleepers_go, SLEEPERS);
+    for (int i = 0; i < SLEEPERS; i++)
+        UT_CHECK_EQ(thread_join(tids[i], NULL), 0);
+}
+
+/* ---------------------------------------------------------------- kstack=fault only */
+
+/* The faults of one call: each kstat call's own are measured and taken off. */
+static long faults_of_test_stack(size_t bytes)
+{
+    struct kstat a = kstat_now(), b = kstat_now();
+    sys_test_stack(bytes);
+    struct kstat c = kstat_now();
+    return (long)(c.self_faults - b.self_faults) - (long)(b.self_faults - a.self_faults);
+}
+
+static void test_fault_maps_exactly_the_pages_touched(void)
+{
+    static const struct { size_t bytes; long pages; } calls[] = {
+        { 1024, 0 }, { 5000, 1 }, { 9000, 2 }, { 12 * 1024, 3 }, { 2048, 0 }, { 12 * 1024, 3 },
+    };
+    for (unsigned i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        long got = faults_of_test_stack(calls[i].bytes);
+        printf("    # test_stack(%lu): %ld growth faults\n", (unsigned long)calls[i].bytes, got);
+        UT_CHECK_EQ(got, calls[i].pages);
+    }
+    struct kstat k = kstat_now();
+    UT_CHECK(k.self_resident_pages < KSTACK_PAGES);   /* all given back at the last exit, and kstat is shallow */
+    UT_CHECK(k.self_shrinks >= 3);
+    UT_CHECK(k.reserve_pages >= KSTACK_PAGES - 1);    /* this CPU's reserve covers this thread's next growth */
+}
+
+/* A fault on a user address while the stack grows: moved off the IST stack onto a page that may need growing first. */
+static void test_fault_copy_from_user_while_growing(void)
+{
+    long map = sys_mmap_anon(64 * PAGE, PROT_READ | PROT_WRITE);
+    UT_CHECK(map > 0);
+    UT_CHECK_EQ(sys_munmap((void *)(map + 32 * PAGE), 32 * PAGE), 0);
+    const char *bad = (const char *)(map + 32 * PAGE);
+    int efault = 0, ok = 0;
+    /* Across the boundary between pages 0 and 1, then between 1 and 2. */
+    for (size_t bytes = PAGE - 512; bytes <= 2 * PAGE + 512; bytes += 16) {
+        efault += sys_test_stack_copy(bytes, bad) == -EFAULT;
+        /* A good pointer into a fresh page: a demand fault at the same depth. */
+        ok += sys_test_stack_copy(bytes, (const void *)(map + ((bytes / 16) % 32) * PAGE)) == 0;
+    }
+    UT_CHECK_EQ(efault, (int)((PAGE + 1024) / 16 + 1));
+    UT_CHECK_EQ(ok, efault);
+    UT_CHECK(kstat_now().faults > 0);
+}
+
+/* Demand paging of an mmap region by the kernel (kstat writes into fresh pages), and by user mode. */
+static void test_fault_demand_paging_still_works(void)
+{
+    long map = sys_mmap_anon(16 * PAGE, PROT_READ | PROT_WRITE);
+    UT_CHECK(map > 0);
+    for (int i = 0; i < 16; i++) {
+        UT_CHECK_EQ(sys_kstat((struct kstat *)(map + i * PAGE), sizeof(struct kstat)), sizeof(struct kstat));
+        UT_CHECK_EQ(((struct kstat *)(map + i * PAGE))->strategy, FAULT);
+    }
+    for (int i = 0; i < 16; i++)
+        ((volatile char *)map)[i * PAGE + 100] = (char)i;
+    UT_CHECK_EQ(((volatile char *)map)[15 * PAGE + 100], 15);
+}
+
+/* A bad user access in user mode: the process dies (the #PF came through the IST stack), nothing else. */
+static void test_fault_bad_user_access(void)
+{
+    volatile int *p = (volatile int *)16;
+    __asm__("" : "+r"(p));                  /* the compiler may not see it is null-page */
+    *p = 1;
+}
+
+/* ---------------------------------------------------------------- kstack=lazy only */
+
+/* A syscall loop that is never switched out: at most one expand, no shrink. */
+static void test_lazy_syscall_loop_pays_nothing(void)
+{
+    sys_sleep_ms(2);                        /* switched out: its lower pages are gone */
+    struct kstat a = kstat_now();           /* this entry mapped them */
+    for (int i = 0; i < 1000; i++)
+        sys_getpid();
+    struct kstat b = kstat_now();
+    printf("    # 1000 syscalls: %u expands, %u shrinks\n", b.self_expands - a.self_expands,
+           b.self_shrinks - a.self_shrinks);
+    UT_CHECK(a.self_expands >= 1);
+    UT_CHECK(b.self_expands - a.self_expands <= 1);
+    UT_CHECK_EQ(b.self_shrinks, a.self_shrinks);
+    UT_CHECK_EQ(b.self_resident_pages, KSTACK_PAGES);
+    sys_sleep_ms(2);                        /* now switched out: the pages go */
+    struct kstat c = kstat_now();
+    UT_CHECK(c.self_shrinks > b.self_shrinks);
+}
+
 
 static void test_threads_come_and_go_without_leaks(void)
 {
@@ -219,7 +399,7 @@ static void test_top_page_high_water(void)
     struct kstat k = kstat_now();
     printf("top page high-water: %ld bytes of 4096\n", top_max);
     printf("    # (%s, %u cpus: %ld windows; the measuring call's own frames reach %ld bytes, pt_regs %d)\n",
-           k.strategy == 0 ? "fixed" : "eager", k.cpus, top_windows, floor, PT_REGS_SIZE);
+           strategy_name(&k), k.cpus, top_windows, floor, PT_REGS_SIZE);
     UT_CHECK_EQ(top_errors, 0);
     UT_CHECK_EQ(top_windows, TOP_WORKERS * TOP_ROUNDS);
     UT_CHECK(top_max > PT_REGS_SIZE);
@@ -244,17 +424,38 @@ static void test_syscall_overflow(void)
     sys_test_fault(TEST_FAULT_STACK_OVERFLOW);
 }
 
-static const struct utest tests[] = {
-    UTEST_EXPECT(syscall_overflow, UTEST_HELPER, EXIT_KILLED_BASE + 8),
-    UTEST_HELPER_ENTRY(testsys_gate),
-    UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),
-    UTEST(counters_balance),
-    UTEST(test_stack_depths),
-    UTEST_EXPECT(threads_come_and_go_without_leaks, UTEST_LEAK_CHECK, 0),
-    UTEST(top_page_high_water),
+#define COMMON_TESTS                                                        \
+    UTEST_EXPECT(syscall_overflow, UTEST_HELPER, EXIT_KILLED_BASE + 8),     \
+    UTEST_HELPER_ENTRY(testsys_gate),                                       \
+    UTEST_EXPECT(at_rest, UTEST_LEAK_CHECK, 0),                             \
+    UTEST(counters_balance),                                                \
+    UTEST(test_stack_depths),                                               \
+    UTEST_EXPECT(sleepers_hold, UTEST_LEAK_CHECK, 0),                       \
+    UTEST_EXPECT(threads_come_and_go_without_leaks, UTEST_LEAK_CHECK, 0),   \
+    UTEST(top_page_high_water)
+
+static const struct utest tests[] = { COMMON_TESTS };
+
+static const struct utest fault_tests[] = {
+    COMMON_TESTS,
+    UTEST(fault_maps_exactly_the_pages_touched),
+    UTEST_EXPECT(fault_copy_from_user_while_growing, UTEST_LEAK_CHECK, 0),
+    UTEST(fault_demand_paging_still_works),
+    UTEST_KILLED(fault_bad_user_access, 14),
+};
+
+static const struct utest lazy_tests[] = {
+    COMMON_TESTS,
+    UTEST(lazy_syscall_loop_pays_nothing),
 };
 
 int main(int argc, char **argv)
 {
+    struct kstat k;
+    sys_kstat(&k, sizeof(k));
+    if (k.strategy == FAULT)
+        return utest_main("kstack", PROGRAM, fault_tests, UTEST_COUNT(fault_tests), argc, argv);
+    if (k.strategy == LAZY)
+        return utest_main("kstack", PROGRAM, lazy_tests, UTEST_COUNT(lazy_tests), argc, argv);
     return utest_main("kstack", PROGRAM, tests, UTEST_COUNT(tests), argc, argv);
 }

@@ -140,6 +140,7 @@ static int uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, ui
     }
     t->proc = p;
     t->kstack_at_rest = t->kstack_mapped;      /* what kstack_alloc_user() mapped */
+    t->kstack_user_bound = true;    /* its first run goes straight to user mode, on the top page */
     t->detached = true;     /* freed when it ends; user space's thread_join uses struct uthread */
 
     /* The frame of the thread's first iretq, where every later entry from user mode puts its own. */

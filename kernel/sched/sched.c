@@ -16,6 +16,7 @@
 #include "panic.h"
 #include "printk.h"
 #include "sched/wait.h"
+#include "stack/cache.h"
 #include "stack/kstack.h"
 #include "stack/strategy.h"
 #include "lib/string.h"
@@ -132,12 +133,36 @@ void sched_finish_switch(void)
     struct thread *prev = c->switch_prev;
     c->switch_prev = NULL;
     if (prev) {
+        if (prev->state != THREAD_DEAD)
+            kstack_switch_out(prev);    /* lazy: pages below its saved RSP back, on the CPU it ran on */
         __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
         if (prev->state == THREAD_DEAD && prev->detached)
             thread_free_locked(prev);   /* nobody joins it: stack, slot and struct back now */
         else if (prev->state == THREAD_DEAD)
             kstack_thread_exit(prev);   /* its expanded pages back to the cache; the joiner frees the rest */
     }
+}
+
+/*
+ * The next thread to run here: this CPU's queue, else one stolen, else idle.
+ * A thread the stack strategy cannot switch in yet (its pages are not in
+ * this CPU's cache, and nothing allocates inside schedule()) goes to the back
+ * of this queue; when none can run, the idle thread refills the cache.
+ */
+static struct thread *pick_next(struct cpu *c)
+{
+    for (int tries = c->rq_len + 1; tries > 0; tries--) {
+        struct thread *t = rq_pop(c);
+        if (!t)
+            t = steal(c);
+        if (!t)
+            break;
+        if (kstack_switch_in_ready(t))
+            return t;
+        rq_push(c, t);
+        c->kstack_starved = true;
+    }
+    return c->idle;
 }
 
 void schedule_locked(void)
@@ -157,11 +182,7 @@ void schedule_locked(void)
         }
         prev->move_to = 0;
     }
-    struct thread *next = rq_pop(c);
-    if (!next)
-        next = steal(c);
-    if (!next)
-        next = c->idle;
+    struct thread *next = pick_next(c);
     c->need_resched = false;
     c->slice_ticks = 0;
 
@@ -174,6 +195,7 @@ void schedule_locked(void)
     next->on_cpu = true;
     cpumask_set(&next->cpus_run, c->id);
     c->current = next;
+    c->switch_prev = prev;              /* from here on, a growth fault on prev's stack is prev's (stack/fault.c) */
     c->kstack_top = next->kstack_top;
     tss_set_rsp0(c, next->kstack_top);
     c->context_switches++;
@@ -183,7 +205,6 @@ void schedule_locked(void)
         kstack_switch_in(next);         /* stale TLB entries of the slot must not survive here */
     }
     uvm_switch_in(next);                /* next's address space (kernel threads: kernel_pml4) */
-    c->switch_prev = prev;
     fpu_switch(prev, next);             /* user x87/SSE/AVX registers out of prev, into next */
     switch_to(&prev->saved_rsp, next->saved_rsp);
     sched_finish_switch();
@@ -329,6 +350,16 @@ void sched_init_cpu(void)
         bool work = c->need_resched || c->rq_len;
         for (int i = 0; i < ncpus && !work; i++)
             work = cpus[i].rq_len > 0;
+        if (c->kstack_starved) {
+            c->kstack_starved = false;          /* a switch-in was put off: the cache needs pages */
+            sti();
+            kstack_cache_balance();
+            cli();
+            if (kstack_cache_unbalanced()) {
+                sti_hlt();                      /* none to be had: try again after the next interrupt */
+                continue;
+            }
+        }
         if (work) {
             sti();
             schedule();

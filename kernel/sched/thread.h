@@ -52,6 +52,8 @@ struct thread {
     uint8_t kstack_mapped;          /* bit i: page i of the slot (from the top) is mapped; IRQs off to change */
     uint8_t kstack_at_rest;         /* user threads: the pages the strategy leaves mapped in user mode; 0 for kernel threads */
     int kstack_high_water;          /* most stack pages one kernel entry used */
+    bool kstack_user_bound;         /* switched out on its way back to user mode (or not yet run): needs only its top page until its next entry */
+    uint32_t kstack_expands, kstack_shrinks, kstack_faults;     /* this thread's share of the strategy counters */
 
     int locks_held;                 /* sleeping locks (mutexes) held: the overflow report says */
     const char *lock_names[4];

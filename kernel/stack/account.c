@@ -46,6 +46,9 @@ void kstack_fill_kstat(struct kstat *k)
     struct thread *me = current();
     k->high_water_pages = (uint64_t)me->kstack_high_water;
     k->self_resident_pages = me->kstack_base ? (uint64_t)mapped_pages(me) : 0;
+    k->self_expands = me->kstack_expands;
+    k->self_shrinks = me->kstack_shrinks;
+    k->self_faults = me->kstack_faults;
     spin_unlock(&sched_lock, f);
 
     k->fixed_equivalent_pages = (uint64_t)(k->user_threads + k->kernel_threads) * KSTACK_PAGES;
@@ -60,10 +63,12 @@ void kstack_fill_kstat(struct kstat *k)
         k->shrinks += kstack_stats[i].shrinks;
         k->expand_failed += kstack_stats[i].expand_failed;
         k->faults += kstack_stats[i].faults;
+        k->switch_in_waits += kstack_stats[i].switch_in_waits;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];
     }
+    k->reserve_pages = (uint32_t)kstack_fault_reserve_pages();
     k->tlb_invalidations = kstack_tlb_invalidations;
     k->tlb_stale_reads = kstack_tlb_stale_reads;
     k->migrations = sched_total_migrations();
@@ -97,7 +102,7 @@ void kstack_print_kstat(const char *why)
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,"
+             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,"
              "\"pages_used_hist\":[%s]}\n",
              why, kstack_ops->name, k->cpus, k->user_threads, k->kernel_threads,
              (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
@@ -106,7 +111,8 @@ void kstack_print_kstat(const char *why)
              (unsigned long)k->cache_refill, (unsigned long)k->cache_drain, (unsigned long)k->cache_empty,
              (unsigned long)k->tlb_invalidations,
              (unsigned long)k->tlb_stale_reads, (unsigned long)k->migrations, (unsigned long)k->free_pages,
-             k->threads_max, k->threads_max_process, (unsigned long)k->nmis, hist);
+             k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
+             (unsigned long)k->switch_in_waits, hist);
     console_puts(line);
     kfree(buf);
 }

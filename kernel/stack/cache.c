@@ -24,6 +24,16 @@ uint64_t kstack_cache_take(void)
     return pmm_alloc();
 }
 
+uint64_t kstack_cache_take_cached(void)
+{
+    KASSERT(!irqs_enabled());
+    struct kstack_cache *k = &kstack_caches[cpu_id()];
+    if (k->count == 0)
+        return 0;
+    k->take++;
+    return k->page[--k->count];
+}
+
 void kstack_cache_give(uint64_t pa)
 {
     KASSERT(!irqs_enabled());

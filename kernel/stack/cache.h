@@ -24,6 +24,8 @@ extern struct kstack_cache kstack_caches[];
 
 /* IRQs off: one page from this CPU's cache (from the allocator only if it is empty: counted). */
 uint64_t kstack_cache_take(void);
+/* IRQs off: one page from this CPU's cache, never from the allocator; 0 when it is empty. */
+uint64_t kstack_cache_take_cached(void);
 /* IRQs off: give a page back to this CPU's cache (to the allocator only if full). */
 void kstack_cache_give(uint64_t pa);
 /* IRQs on: refill or drain this CPU's cache toward the target. */

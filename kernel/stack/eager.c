@@ -13,9 +13,9 @@
 static int kstack_eager_on_entry(struct thread *t)
 {
     KASSERT(!(t->kstack_mapped & LOWER));   /* the last exit gave them back */
-    int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES);
+    int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES, true, NULL);
     if (!err)
-        kstack_stats[cpu_id()].expands++;
+        kstack_count_expand(t);
     return err;
 }
 
@@ -25,7 +25,7 @@ static void kstack_eager_on_exit(struct thread *t)
     int used = kstack_unmap_to_cache(t, 1);
     if (expanded) {
         kstack_record_used(t, used);
-        kstack_stats[cpu_id()].shrinks++;
+        kstack_count_shrink(t);
     }
 }
 

@@ -50,9 +50,14 @@ const char *kstack_overflow_kill_refusal(const struct pt_regs *regs, const struc
     return NULL;
 }
 
-bool kstack_overflow_handle(struct pt_regs *regs)
+static void overflow_thread_exit(void)
 {
-    uintptr_t cr2 = read_cr2();
+    sti();
+    thread_exit(-EFAULT);
+}
+
+bool kstack_overflow_handle(struct pt_regs *regs, uintptr_t cr2)
+{
     if (!kstack_is_guard(cr2) || kstack_slot_of(cr2) != kstack_slot_of(regs->rsp - 1))
         return false;   /* a #DF that is not a stack overflow */
 
@@ -84,5 +89,6 @@ bool kstack_overflow_handle(struct pt_regs *regs)
     printk("kstack_overflow=kill: ending thread %d, the kernel goes on\n", t->tid);
     if (thread_is_user(t))
         kstack_overflow_kill_user(t);
-    thread_exit(-EFAULT);
+    /* The overflowed frames are garbage; the IST stack is this CPU's, for the next fault: leave both. */
+    call_on_stack(t->kstack_top, overflow_thread_exit);
 }

@@ -2,14 +2,19 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "arch/x86_64/ptregs.h"
 
 enum kstack_overflow_policy { KSTACK_OVERFLOW_PANIC, KSTACK_OVERFLOW_KILL };
 extern enum kstack_overflow_policy kstack_overflow_policy;
 
 void kstack_overflow_init(void);
-/* From the #DF handler: report and apply the policy if this is a stack overflow (never returns then). */
-bool kstack_overflow_handle(struct pt_regs *regs);
+/*
+ * From the #DF handler, or the #PF IST handler (kstack=fault), with the
+ * faulting address: report and apply the policy if this is a stack
+ * overflow (never returns then).
+ */
+bool kstack_overflow_handle(struct pt_regs *regs, uintptr_t cr2);
 
 struct thread;
 /* Why ending t after the overflow in regs would not be safe (then it panics), or NULL if it is. */

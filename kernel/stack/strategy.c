@@ -8,6 +8,7 @@
  */
 #include "stack/strategy.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
 #include "cmdline.h"
 #include "lib/string.h"
 #include "mm/pmm.h"
@@ -27,6 +28,8 @@ _Static_assert(KSTACK_ENSURE_PAGES <= 8, "struct thread's kstack_mapped has a bi
 const struct kstack_ops *const kstack_strategies[KSTACK_STRATEGIES] = {
     [KSTACK_FIXED] = &kstack_fixed_ops,
     [KSTACK_EAGER] = &kstack_eager_ops,
+    [KSTACK_FAULT] = &kstack_fault_ops,
+    [KSTACK_LAZY] = &kstack_lazy_ops,
 };
 
 enum kstack_strategy kstack_strategy = KSTACK_EAGER;
@@ -42,6 +45,8 @@ void kstack_strategy_init(void)
     kstack_ops = kstack_strategies[kstack_strategy];
     for (int i = 0; i < MAX_CPUS; i++)
         kstack_caches[i].count_at_exit = -1;    /* no exit to user mode yet */
+    if (kstack_ops->grows_on_fault)
+        idt_use_pf_ist();               /* every #PF on its own IST stack from here on (fault.c) */
     printk("kstack: strategy %s, %lu KiB slots, %lu KiB stacks\n", kstack_ops->name, KSTACK_SLOT_SIZE / 1024,
            THREAD_SIZE / 1024);
 }
@@ -68,6 +73,7 @@ int kstack_enter(struct thread *t)
     struct kstack_cache *k = &kstack_caches[cpu_id()];
     /* Nothing ran on this CPU since its last return to user mode: the cache is as that return left it. */
     KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
+    t->kstack_user_bound = false;
     return kstack_ops->on_entry(t);
 }
 
@@ -75,7 +81,24 @@ void kstack_exit(struct thread *t)
 {
     KASSERT(!irqs_enabled());
     kstack_ops->on_exit(t);
-    KASSERT(t->kstack_mapped == t->kstack_at_rest);
+    KASSERT(kstack_ops->keeps_pages ? !(t->kstack_mapped & ~((1u << KSTACK_PAGES) - 1))
+                                    : t->kstack_mapped == t->kstack_at_rest);
+}
+
+bool kstack_switch_in_ready(struct thread *t)
+{
+    if (!kstack_ops->on_switch_in || !t->kstack_at_rest || t == this_cpu()->current)
+        return true;                    /* nothing to do, a kernel thread, or the thread that runs already */
+    if (kstack_ops->on_switch_in(t) == 0)
+        return true;
+    kstack_stats[cpu_id()].switch_in_waits++;
+    return false;
+}
+
+void kstack_switch_out(struct thread *t)
+{
+    if (kstack_ops->on_switch_out && t->kstack_at_rest)
+        kstack_ops->on_switch_out(t);
 }
 
 /*
@@ -89,6 +112,8 @@ void kstack_thread_exit(struct thread *t)
         return;                         /* a kernel thread, or nothing to give back */
     uint64_t flags = irq_save();
     kstack_ops->on_exit(t);
+    if (t->kstack_mapped != t->kstack_at_rest)
+        kstack_unmap_to_cache(t, t->kstack_at_rest);   /* what a strategy keeps across exits (lazy) */
     irq_restore(flags);
 }
 
@@ -99,7 +124,7 @@ void kstack_return_to_user(void)
     k->count_at_exit = k->count;
 }
 
-int kstack_map_from_cache(struct thread *t, int from, int to)
+int kstack_map_from_cache(struct thread *t, int from, int to, bool may_allocate, int *mapped)
 {
     KASSERT(!irqs_enabled());
     uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
@@ -108,27 +133,56 @@ int kstack_map_from_cache(struct thread *t, int from, int to)
     /*
      * All or none. The cache can be short although the last exit here gave
      * back as many pages: a thread that slept on this CPU and woke on another
-     * took its pages there. With the allocator empty too, the entry goes on
-     * without them (docs/DESIGN.md section 12). The pages are gathered before
-     * any PTE is written: a PTE present even briefly may be cached by a
-     * speculative walk, and undoing it would then need an invlpg.
+     * took its pages there. With the allocator empty too (or not to be used,
+     * at a switch-in), the caller goes on without them (docs/DESIGN.md
+     * sections 5 and 12). The pages are gathered before any PTE is written:
+     * a PTE present even briefly may be cached by a speculative walk, and
+     * undoing it would then need an invlpg.
      */
     uint64_t pa[KSTACK_ENSURE_PAGES];
+    int n = 0;
     for (int i = from; i < to; i++) {
-        pa[i] = kstack_cache_take();
-        if (!pa[i]) {
-            while (--i >= from)
-                kstack_cache_give(pa[i]);
-            kstack_stats[cpu_id()].expand_failed++;
+        if (t->kstack_mapped & (1u << i))
+            continue;
+        pa[n] = may_allocate ? kstack_cache_take() : kstack_cache_take_cached();
+        if (!pa[n]) {
+            while (--n >= 0)
+                kstack_cache_give(pa[n]);
+            if (may_allocate)
+                kstack_stats[cpu_id()].expand_failed++;
             return -ENOMEM;
         }
+        n++;
     }
+    int used = 0;
     for (int i = from; i < to; i++) {
+        if (t->kstack_mapped & (1u << i))
+            continue;
         KASSERT(!(ptes[-i] & PTE_P));
-        ptes[-i] = pa[i] | PTE_KSTACK;          /* A and D clear: the histogram reads them */
+        ptes[-i] = pa[used++] | PTE_KSTACK;     /* A and D clear: the histogram reads them */
         t->kstack_mapped |= (uint8_t)(1u << i);
     }
+    if (mapped)
+        *mapped = n;
     return 0;
+}
+
+void kstack_count_expand(struct thread *t)
+{
+    kstack_stats[cpu_id()].expands++;
+    t->kstack_expands++;
+}
+
+void kstack_count_shrink(struct thread *t)
+{
+    kstack_stats[cpu_id()].shrinks++;
+    t->kstack_shrinks++;
+}
+
+void kstack_count_fault(struct thread *t)
+{
+    kstack_stats[cpu_id()].faults++;
+    t->kstack_faults++;
 }
 
 int kstack_unmap_to_cache(struct thread *t, int from)
@@ -176,12 +230,23 @@ int kstack_ensure(size_t bytes)
             break;
         if (t->kstack_mapped & (1u << i))
             continue;
-        int err = kstack_map_page(t->kstack_base, i);
-        if (err)
-            return err;
-        uint64_t f = irq_save();        /* the mask is also written with IRQs off by entry and exit */
-        t->kstack_mapped |= (uint8_t)(1u << i);
+        /* Through the cache like every page above those at rest, so that takes and gives balance (kstat). */
+        uint64_t f = irq_save();
+        uint64_t pa = kstack_cache_take();
         irq_restore(f);
+        if (!pa)
+            return -ENOMEM;
+        int err = kstack_map_phys(t->kstack_base, i, pa);
+        if (err) {
+            f = irq_save();
+            kstack_cache_give(pa);
+            irq_restore(f);
+            if (err == -EEXIST)
+                continue;               /* a growth fault (kstack=fault) mapped it meanwhile: its bit is set */
+            return err;
+        }
+        /* One locked instruction: a growth fault (kstack=fault) may write the mask between a load and a store. */
+        __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
     }
     return 0;
 }

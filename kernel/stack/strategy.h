@@ -15,12 +15,14 @@
 struct thread;
 
 /* The strategies' numbers, as kstat reports them (uapi/kstat.h). */
-enum kstack_strategy { KSTACK_FIXED, KSTACK_EAGER, KSTACK_STRATEGIES };
+enum kstack_strategy { KSTACK_FIXED, KSTACK_EAGER, KSTACK_FAULT, KSTACK_LAZY, KSTACK_STRATEGIES };
 
 struct kstack_ops {
     const char *name;
     int pages_at_rest;          /* pages a user thread has mapped while it is in user mode */
     bool uses_cache;            /* takes its pages from the per-CPU cache (if not, the cache stays empty) */
+    bool keeps_pages;           /* on_exit may leave pages above those at rest mapped (lazy) */
+    bool grows_on_fault;        /* #PF runs on its own IST stack and calls on_fault (fault.c) */
     /*
      * enter_from_user_mode(), IRQs off, on the top page: 0, or -ENOMEM when no
      * page was to be had (the thread then has its pages at rest only). Never
@@ -34,10 +36,31 @@ struct kstack_ops {
      * kstack_ensure() mapped above the pages at rest. Named kstack_<strategy>_on_exit.
      */
     void (*on_exit)(struct thread *t);
+    /*
+     * Optional (NULL: nothing). schedule_locked(), sched_lock held, IRQs off,
+     * on the previous thread's stack, before `current` names t: whatever t
+     * needs before it may run on this CPU, from the per-CPU cache only
+     * (nothing allocates inside schedule()). -ENOMEM: t cannot run here yet;
+     * the scheduler puts it back on the run queue and the idle thread refills
+     * the cache (docs/DESIGN.md section 5).
+     */
+    int (*on_switch_in)(struct thread *t);
+    /*
+     * Optional. sched_finish_switch(), on the CPU t last ran on, sched_lock
+     * held, IRQs off, on the next thread's stack, before t is off the CPU
+     * (so no other CPU can run it meanwhile).
+     */
+    void (*on_switch_out)(struct thread *t);
+    /*
+     * grows_on_fault only: a kernel-mode not-present fault at va, on the #PF
+     * IST stack with IRQs off. true when va was the current thread's stack
+     * growing and is mapped now.
+     */
+    bool (*on_fault)(uintptr_t va);
 };
 
 extern const struct kstack_ops *const kstack_strategies[KSTACK_STRATEGIES];
-extern const struct kstack_ops kstack_fixed_ops, kstack_eager_ops;
+extern const struct kstack_ops kstack_fixed_ops, kstack_eager_ops, kstack_fault_ops, kstack_lazy_ops;
 extern enum kstack_strategy kstack_strategy;    /* the one chosen at boot */
 extern const struct kstack_ops *kstack_ops;     /* kstack_strategies[kstack_strategy] */
 
@@ -50,6 +73,7 @@ extern const struct kstack_ops *kstack_ops;     /* kstack_strategies[kstack_stra
  */
 struct kstack_stats {
     uint64_t expands, shrinks, expand_failed, faults;
+    uint64_t switch_in_waits;       /* switch-ins put off because the cache was short (the thread waited) */
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 extern struct kstack_stats kstack_stats[MAX_CPUS];
@@ -58,7 +82,10 @@ void kstack_strategy_init(void);
 /* A slot for a new user thread with the pages it keeps at rest: 0, -EAGAIN (no free slot) or -ENOMEM. */
 int kstack_alloc_user(uintptr_t *base);
 
-/* enter_from_user_mode(), IRQs off: the cache invariant checked, then the strategy's on_entry. */
+/*
+ * enter_from_user_mode(), IRQs off: the cache invariant checked, then the
+ * strategy's on_entry. Clears kstack_user_bound.
+ */
 int kstack_enter(struct thread *t);
 /* exit_to_user_mode(), IRQs off: the strategy's on_exit. */
 void kstack_exit(struct thread *t);
@@ -66,18 +93,34 @@ void kstack_exit(struct thread *t);
 void kstack_thread_exit(struct thread *t);
 /* IRQs off, the very last step before the return to user mode: remembers the cache level. */
 void kstack_return_to_user(void);
+/* schedule_locked(): may t be switched in on this CPU now (the strategy's on_switch_in)? */
+bool kstack_switch_in_ready(struct thread *t);
+/* sched_finish_switch(): t, switched out alive, on the CPU it last ran on. */
+void kstack_switch_out(struct thread *t);
 
 /* Map pages below the current ones until `bytes` remain below RSP (up to 32 KiB of stack). */
 int kstack_ensure(size_t bytes);
 
 /* For the strategies (strategy.c). */
 #define KSTACK_ENSURE_PAGES 8
-/* Map pages [from, to) of t's slot from this CPU's cache, all or none: 0 or -ENOMEM (counted). IRQs off. */
-int kstack_map_from_cache(struct thread *t, int from, int to);
+/*
+ * Map the pages of [from, to) of t's slot that are not mapped yet, from this
+ * CPU's cache, all or none: 0 or -ENOMEM. With `may_allocate`, an empty
+ * cache falls back to the page allocator (entry); without, it does not
+ * (switch-in). IRQs off. Returns the number mapped through *mapped.
+ */
+int kstack_map_from_cache(struct thread *t, int from, int to, bool may_allocate, int *mapped);
+/* Count a strategy event for this CPU and the thread (kstat's self_* fields). */
+void kstack_count_expand(struct thread *t);
+void kstack_count_shrink(struct thread *t);
+void kstack_count_fault(struct thread *t);
 /* Unmap t's pages from `from` down to the ensure area's end into this CPU's cache; returns the pages used (1 + the lowest accessed). IRQs off. */
 int kstack_unmap_to_cache(struct thread *t, int from);
 /* Count one sample of the pages-used histogram (and t's high-water mark). */
 void kstack_record_used(struct thread *t, int used);
+
+/* fault.c: pages in the growth reserves of all CPUs. */
+int kstack_fault_reserve_pages(void);
 
 /* Accounting (account.c). */
 void kstack_fill_kstat(struct kstat *k);

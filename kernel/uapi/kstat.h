@@ -31,4 +31,9 @@ struct kstat {
     uint32_t threads_max_process;   /* user threads one process may have (threads_max / 2) */
     uint64_t nmis;                  /* NMIs taken, all CPUs (none is expected: counted and survived) */
     uint32_t tlb_check;             /* kstack_tlb_check=1: the stale-translation detector is on */
+    uint32_t self_expands;          /* the calling thread's own expands, shrinks and growth faults */
+    uint32_t self_shrinks;
+    uint32_t self_faults;
+    uint32_t reserve_pages;         /* kstack=fault: pages in the per-CPU growth reserves */
+    uint64_t switch_in_waits;       /* switch-ins put off until the CPU's stack cache had the pages (lazy, fault) */
 };

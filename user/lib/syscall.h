@@ -110,6 +110,10 @@ static inline long sys_test_smap(const void *user_byte, unsigned long rounds)
 
 /* op: TOP_PAGE_*; bytes of the top stack page used since the previous call (uapi/syscalls.h). */
 static inline long sys_test_top_page(int op) { return SYSCALL_CALL(test_top_page, 1, op, 0, 0); }
+static inline long sys_test_stack_copy(size_t bytes, const void *src)
+{
+    return SYSCALL_CALL(test_stack_copy, 2, bytes, src, 0);
+}
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

@@ -35,7 +35,7 @@ long utest_free_pages(void)
     struct kstat ks;
     long n = sys_kstat(&ks, sizeof(ks));
 
-    return n < 0 ? n : (long)(ks.free_pages + ks.cache_pages);
+    return n < 0 ? n : (long)(ks.free_pages + ks.cache_pages + ks.reserve_pages);
 }
 
 static long user_threads(void)

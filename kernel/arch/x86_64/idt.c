@@ -44,6 +44,17 @@ void idt_init(void)
     idt_set_ist(VEC_MC, IST_MC);
 }
 
+/*
+ * kstack=fault: #PF moves to its own IST stack and its own stub (isr.asm
+ * page_fault_ist), so that a fault on an unmapped stack page can be taken
+ * at all. The IDT is shared: one write switches every CPU.
+ */
+void idt_use_pf_ist(void)
+{
+    extern const char page_fault_ist[];
+    idt_set_gate(VEC_PF, (uint64_t)page_fault_ist, GATE_INTERRUPT, IST_PF);
+}
+
 void idt_set_ist(int vector, int ist)
 {
     idt[vector].ist = (uint8_t)ist;

@@ -19,3 +19,5 @@ void idt_init(void);
 void idt_load(void);
 /* Route a vector through an IST stack (0 = none). */
 void idt_set_ist(int vector, int ist);
+/* kstack=fault: every #PF on IST_PF, through isr.asm page_fault_ist. */
+void idt_use_pf_ist(void);

@@ -37,6 +37,7 @@
 extern trap_dispatch
 extern irq_exit_kernel
 extern trap_bad_iret
+extern pf_ist_dispatch
 
 %include "ptregs.inc"
 %include "smap.inc"
@@ -144,6 +145,37 @@ iret_fault_check:
 .other:
     pop     rax
     jmp     isr_common
+
+; kstack=fault: every #PF comes here, on its own IST stack (idt_use_pf_ist()),
+; so that a fault on an unmapped page of the running thread's stack can be
+; taken at all. pf_ist_dispatch() (stack/fault.c) maps a growing stack and
+; returns 0: back through the frame here. Anything else it copies off the IST
+; stack (user mode: to the thread's stack top; kernel mode: below the
+; interrupted RSP) and returns where: handled there like any other fault,
+; which may sleep. A #PF is never paranoid: it cannot arrive between a swapgs
+; and the return to user mode, so CS tells whose GS is loaded.
+global page_fault_ist
+page_fault_ist:
+    ASM_CLAC
+    push    14                          ; vector (the CPU pushed the error code)
+    test    byte [rsp + R_CS - 120], 3
+    jz      .kernel_gs
+    swapgs
+.kernel_gs:
+    PUSH_REGS
+    cld
+    mov     rdi, rsp
+    call    pf_ist_dispatch
+    test    rax, rax
+    jz      isr_common.ret              ; grown: retry the access
+    mov     rsp, rax                    ; the copy of the frame, off the IST stack
+    test    byte [rsp + R_CS], 3
+    jz      .dispatch
+    xor     ebp, ebp                    ; from user: end the frame-pointer chain
+.dispatch:
+    mov     rdi, rsp
+    call    trap_dispatch
+    jmp     isr_common.ret
 
 paranoid_common:
     PUSH_REGS

@@ -132,7 +132,7 @@ void trap_dispatch(struct pt_regs *regs)
         return;
     if (fixup_kernel_fault(regs))
         return;
-    if (regs->vector == VEC_DF && kstack_overflow_handle(regs))
+    if (regs->vector == VEC_DF && kstack_overflow_handle(regs, read_cr2()))
         return;
     /* A user thread's syscall faulted: end its process, not the kernel (never returns if so). */
     if (process_kernel_oops(regs))

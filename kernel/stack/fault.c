@@ -1,0 +1,256 @@
+/*
+ * fault.c: the optional experiment of the LKML discussion. A user thread
+ * holds only its top page; nothing is mapped on entry; a kernel access to a
+ * lower page of its 16 KiB faults, and the #PF handler, on its own IST
+ * stack, maps that page (and any between) and returns. Exit to user mode
+ * gives back what was faulted in. docs/DESIGN.md section 5 has the races.
+ *
+ * The reserve. A growth fault can hit anywhere in the kernel: inside the
+ * page allocator, inside the per-CPU cache, with any lock held. IRQs off
+ * does not hold exceptions back, so the growth path touches neither: it
+ * takes pages from a per-CPU reserve that nothing else takes from. The
+ * invariant: while a user thread runs in the kernel under kstack=fault, its
+ * CPU's reserve holds at least the pages its 16 KiB may still fault in.
+ *  - Entry establishes it (on the top page, before anything can grow):
+ *    topped up from the cache, else -ENOMEM before dispatch, as for eager.
+ *  - A switch-in re-establishes it for the incoming thread, from the cache
+ *    only (nothing allocates inside schedule()), plus one page for the
+ *    outgoing thread's last pushes (switch_to). If the cache is short the
+ *    thread is not switched in yet (kstack_switch_in_ready()).
+ *  - Only that thread's growth takes from the reserve meanwhile: interrupts
+ *    from kernel mode run on the IRQ stack, NMIs on theirs.
+ * So the growth path never finds the reserve empty; if it ever did, that is
+ * a kernel bug, and it says so and panics (no user action can get there).
+ *
+ * Pushes to the reserve can be interrupted by a growth fault on the same
+ * CPU (the pusher's own stack growing) that pops: a push is a CAS on the
+ * count, which such a pop makes fail and retry, so neither loses a page.
+ */
+#include "stack/strategy.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/trap.h"
+#include "lib/string.h"
+#include "panic.h"
+#include "percpu.h"
+#include "printk.h"
+#include "sched/thread.h"
+#include "stack/cache.h"
+#include "stack/kstack.h"
+#include "stack/overflow.h"
+#include "uapi/errno.h"
+
+#define LOWER           0x0e            /* pages 1-3: what may be faulted in */
+#define RESERVE_CAP     8
+#define PF_IST_NEST_GAP 4096            /* a fault inside the handler lands this far below its frame */
+
+struct kstack_reserve {
+    uint64_t page[RESERVE_CAP];
+    int count;
+};
+static struct kstack_reserve reserves[MAX_CPUS];
+
+/* This CPU: a page onto the reserve (false when it is full). Safe against a growth fault in the middle. */
+static bool reserve_push(uint64_t pa)
+{
+    struct kstack_reserve *r = &reserves[cpu_id()];
+    for (;;) {
+        int n = __atomic_load_n(&r->count, __ATOMIC_RELAXED);
+        if (n >= RESERVE_CAP)
+            return false;
+        r->page[n] = pa;
+        if (__atomic_compare_exchange_n(&r->count, &n, n + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return true;
+    }
+}
+
+/* The growth path only, IRQs off on the #PF IST stack: nothing can interrupt it here. */
+static uint64_t reserve_pop(void)
+{
+    struct kstack_reserve *r = &reserves[cpu_id()];
+    if (r->count == 0)
+        return 0;
+    return r->page[--r->count];
+}
+
+int kstack_fault_reserve_pages(void)
+{
+    int n = 0;
+    for (int i = 0; i < ncpus; i++)
+        n += __atomic_load_n(&reserves[i].count, __ATOMIC_RELAXED);
+    return n;
+}
+
+static int lower_missing(const struct thread *t)
+{
+    int n = 0;
+    for (int i = 1; i < (int)KSTACK_PAGES; i++)
+        n += !(t->kstack_mapped & (1u << i));
+    return n;
+}
+
+/* Top this CPU's reserve up to `need` from the cache: 0, or -ENOMEM (what came stays there). */
+static int reserve_fill(int need, bool may_allocate)
+{
+    struct kstack_reserve *r = &reserves[cpu_id()];
+    while (__atomic_load_n(&r->count, __ATOMIC_RELAXED) < need) {
+        uint64_t pa = may_allocate ? kstack_cache_take() : kstack_cache_take_cached();
+        if (!pa)
+            return -ENOMEM;
+        if (!reserve_push(pa)) {
+            kstack_cache_give(pa);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Entry, on the top page: the reserve must cover all three lower pages. Nothing is mapped. */
+static int kstack_fault_on_entry(struct thread *t)
+{
+    KASSERT(!(t->kstack_mapped & LOWER));   /* the last exit gave them back */
+    if (reserve_fill(lower_missing(t), true) == 0)
+        return 0;
+    kstack_stats[cpu_id()].expand_failed++;
+    return -ENOMEM;
+}
+
+/* Exit, on the top page: what was faulted in (and ensured) back to the cache; one histogram sample. */
+static void kstack_fault_on_exit(struct thread *t)
+{
+    bool grew = t->kstack_mapped != t->kstack_at_rest;
+    int used = kstack_unmap_to_cache(t, 1);
+    kstack_record_used(t, used);        /* every entry: a page mapped here is a page the entry touched */
+    if (grew)
+        kstack_count_shrink(t);
+}
+
+/*
+ * The incoming thread's growth must find its pages; the outgoing one may
+ * still push onto a new page in switch_to(): one more for it.
+ */
+static int kstack_fault_on_switch_in(struct thread *t)
+{
+    if (t->kstack_user_bound)
+        return 0;                       /* on its way to user mode: it stays on its top page */
+    return reserve_fill(lower_missing(t) + 1, false);
+}
+
+/*
+ * Is va a lower page of t's 16 KiB, not mapped yet? Then map it and every
+ * page between it and the mapped ones, from the reserve.
+ */
+static bool grow(struct thread *t, uintptr_t va)
+{
+    if (!t || !t->kstack_at_rest || kstack_slot_of(va) != t->kstack_base)
+        return false;
+    int page = (int)((kstack_slot_top(t->kstack_base) - 1 - va) / PAGE_SIZE);
+    if (page < 1 || page >= (int)KSTACK_PAGES || (t->kstack_mapped & (1u << page)))
+        return false;                   /* the top page, the ensure area or the guard: not growth */
+    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
+    for (int i = 1; i <= page; i++) {
+        if (t->kstack_mapped & (1u << i))
+            continue;
+        uint64_t pa = reserve_pop();
+        if (!pa)
+            panic("kstack=fault: thread %d's stack grew to page %d and this CPU's reserve is empty "
+                  "(the reserve invariant of stack/fault.c is broken: a kernel bug)", t->tid, i);
+        KASSERT(!(ptes[-i] & PTE_P));
+        ptes[-i] = pa | PTE_KSTACK;     /* not present before: no TLB entry to invalidate */
+        t->kstack_mapped |= (uint8_t)(1u << i);
+        kstack_count_fault(t);
+    }
+    return true;
+}
+
+/*
+ * A growth fault belongs to the current thread, with one exception, the
+ * race the LKML reviewers raised: schedule_locked() names the next thread
+ * `current` before switch_to() has pushed the last words onto the previous
+ * thread's stack. A fault there is in c->switch_prev's slot, and is growth
+ * of that stack (the reserve holds one page for it).
+ */
+static bool kstack_fault_on_fault(uintptr_t va)
+{
+    struct cpu *c = this_cpu();
+    return grow(c->current, va) || grow(c->switch_prev, va);
+}
+
+const struct kstack_ops kstack_fault_ops = {
+    .name = "fault",
+    .pages_at_rest = 1,
+    .uses_cache = true,
+    .grows_on_fault = true,
+    .on_entry = kstack_fault_on_entry,
+    .on_exit = kstack_fault_on_exit,
+    .on_switch_in = kstack_fault_on_switch_in,
+    .on_fault = kstack_fault_on_fault,
+};
+
+/* ---------------------------------------------------------------- the #PF IST stack */
+
+static void pf_ist_release(struct cpu *c)
+{
+    c->tss.ist[IST_PF - 1] += PF_IST_NEST_GAP;
+    c->pf_ist_busy = false;
+}
+
+/*
+ * isr.asm page_fault_ist calls this on the #PF IST stack, IRQs off, with the
+ * frame built there. Returns 0 when the fault was handled here (growth: the
+ * stub returns through the frame), else the address of a copy of the frame
+ * off the IST stack, where the stub goes on as for any other fault: that
+ * handling may sleep (demand paging, uaccess fixups, a killed process), and
+ * the IST stack is this CPU's, for the next fault.
+ *
+ * Races closed here (docs/DESIGN.md section 5):
+ *  - A fault inside this handler: the CPU would push its frame at the IST
+ *    top again, over this one. While busy, the IST pointer in the TSS is
+ *    moved PF_IST_NEST_GAP lower, so a nested fault lands below, intact, and
+ *    is reported as what it is (a kernel bug), not as a corrupt frame.
+ *  - An interrupt during the handler: none (an interrupt gate: IF is off).
+ *  - An NMI during the handler: on its own IST stack, and it touches neither
+ *    the reserve nor any stack slot.
+ *  - A fault that sleeps: never on this stack; its frame is copied off first.
+ */
+uintptr_t pf_ist_dispatch(struct pt_regs *regs)
+{
+    struct cpu *c = this_cpu();
+    uintptr_t cr2 = read_cr2();
+    if (c->pf_ist_busy) {
+        trap_report(regs, "inside the #PF IST handler (a fault while handling a fault)");
+        panic("kstack=fault: page fault at %p inside the #PF IST handler", (void *)cr2);
+    }
+    c->pf_ist_busy = true;
+    c->tss.ist[IST_PF - 1] -= PF_IST_NEST_GAP;
+
+    bool kernel_not_present = !user_mode(regs) && !(regs->error_code & (PF_PRESENT | PF_USER));
+    if (kernel_not_present && kstack_ops->on_fault(cr2)) {
+        pf_ist_release(c);
+        return 0;
+    }
+    if (!user_mode(regs) && kstack_is_guard(cr2) && kstack_slot_of(cr2) == kstack_slot_of(regs->rsp - 1)) {
+        /* An overflow: the CPU pushed this frame here, not on the guard. The report; then panic or kill. */
+        pf_ist_release(c);
+        if (kstack_overflow_handle(regs, cr2))
+            return 0;                   /* not reached: it panics or ends the thread */
+    }
+
+    /*
+     * Anything else is an ordinary fault, handled off this stack: from user
+     * mode on the thread's stack top (where every entry builds its frame),
+     * from kernel mode just below the interrupted RSP. That may be a lower
+     * stack page not mapped yet: grow it first (copying onto it from here
+     * would fault inside this handler).
+     */
+    uintptr_t frame;
+    if (user_mode(regs)) {
+        frame = c->current->kstack_top - sizeof(struct pt_regs);
+    } else {
+        frame = ALIGN_DOWN(regs->rsp, 16) - sizeof(struct pt_regs);
+        kstack_ops->on_fault(frame);
+    }
+    memcpy((void *)frame, regs, sizeof(struct pt_regs));
+    pf_ist_release(c);
+    return frame;
+}
