@@ -295,8 +295,14 @@ static void test_hog_hold(void)
            "%ld sleeps of its threads in the kernel, %ld refused with -ENOMEM\n",
            next / PAGE, failures, thread_refused, spawn_refused, hog_parked, hog_refused);
     UT_CHECK(all_back);                     /* every parker came back to user mode at gate 1 */
-    if (k0.strategy != 0)
-        UT_CHECK(hog_refused > 0);          /* entries found no page to expand the stack */
+    /*
+     * eager: entries found no page to expand the stack. Not so under fault
+     * (a sleep this shallow faults nothing in, and the reserve is full from
+     * earlier calls) nor lazy (each parker's switch-out gives back the pages
+     * the next parker's entry maps): their failures show in expand_failed.
+     */
+    if (k0.strategy == 1)
+        UT_CHECK(hog_refused > 0);
     UT_CHECK(thread_refused + spawn_refused > 0);
 }
 
@@ -331,10 +337,17 @@ static void test_memory_held_at_zero(void)
     UT_CHECK_EQ(wait_for(hog), 0);
     UT_CHECK_EQ(wait_for(innocent), 0);
     struct kstat k = kstat_now();
-    printf("    # memory held at zero: %lu stack expansions failed, %lu cache takes found it empty\n",
-           (unsigned long)k.expand_failed, (unsigned long)k.cache_empty);
-    if (k.strategy != 0)
-        UT_CHECK(k.expand_failed > k0.expand_failed);   /* the failure path really ran, in this run */
+    printf("    # memory held at zero: %lu stack expansions failed, %lu cache takes found it empty, "
+           "%lu switch-ins waited for pages\n", (unsigned long)(k.expand_failed - k0.expand_failed),
+           (unsigned long)k.cache_empty, (unsigned long)(k.switch_in_waits - k0.switch_in_waits));
+    /*
+     * eager: the failure path really ran, in this run. fault and lazy need
+     * no new page for these shallow sleeps (see hog_hold), so here they
+     * show only that nothing breaks; suite strategy drives their failure
+     * paths directly (kernel/stack/strategy_test.c).
+     */
+    if (k.strategy == 1)
+        UT_CHECK(k.expand_failed > k0.expand_failed);
 }
 
 /* ---------------------------------------------------------------- demand faults with no memory */

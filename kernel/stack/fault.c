@@ -73,6 +73,16 @@ static uint64_t reserve_pop(void)
     return r->page[--r->count];
 }
 
+int kstack_fault_reserve_drain(uint64_t *out, int cap)
+{
+    KASSERT(!irqs_enabled());
+    int n = 0;
+    uint64_t pa;
+    while (n < cap && (pa = reserve_pop()))
+        out[n++] = pa;
+    return n;
+}
+
 int kstack_fault_reserve_pages(void)
 {
     int n = 0;

@@ -121,6 +121,8 @@ void kstack_record_used(struct thread *t, int used);
 
 /* fault.c: pages in the growth reserves of all CPUs. */
 int kstack_fault_reserve_pages(void);
+/* fault.c, tests only (strategy_test.c): this CPU's reserve emptied into out[]; IRQs off. */
+int kstack_fault_reserve_drain(uint64_t *out, int cap);
 
 /* Accounting (account.c). */
 void kstack_fill_kstat(struct kstat *k);
