@@ -210,6 +210,34 @@ long sys_test_stack_copy(uint64_t bytes, uint64_t src)
 }
 
 /*
+ * Sleep (a switch to another thread) with RSP exactly `bytes` below the
+ * stack top, to the byte: frames of a known size down to within one frame,
+ * then alloca for the rest. Under kstack=fault a sweep of `bytes` makes the
+ * first access below a page boundary happen at every point of the switch
+ * in turn, including switch_to()'s pushes after `current` names the next
+ * thread (the race of stack/fault.c; kstat's switch_faults counts it).
+ */
+__attribute__((noinline)) static long test_sleep_recurse(uintptr_t target)
+{
+    volatile char frame[TEST_STACK_FRAME];
+    frame[0] = 0;
+    uintptr_t sp = read_rsp();
+    if (sp > target + 2 * TEST_STACK_FRAME)
+        return test_sleep_recurse(target) + frame[0];
+    volatile char *pad = __builtin_alloca(sp - target);
+    pad[0] = 0;
+    sched_sleep_ms(1);
+    return (long)(current()->kstack_top - read_rsp()) + pad[0];
+}
+
+long sys_test_stack_sleep(uint64_t bytes)
+{
+    if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
+        return -EINVAL;
+    return test_sleep_recurse(current()->kstack_top - bytes);
+}
+
+/*
  * The TLB hazard probe: frames full of canaries derived from (seed, depth,
  * word), a sleep at the deepest point (where the thread may be woken on
  * another CPU), and a check of every frame on the way back. A stale

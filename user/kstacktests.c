@@ -266,6 +266,27 @@ static void test_fault_copy_from_user_while_growing(void)
     UT_CHECK(kstat_now().faults > 0);
 }
 
+/*
+ * The race the LKML reviewers raised: a fault on the outgoing thread's
+ * stack after the context switch has named the next thread current. Sleeps
+ * with RSP swept to the byte across a page boundary, so that at some depth
+ * the first touch of the unmapped page is switch_to()'s own pushes.
+ */
+static void test_fault_in_the_context_switch(void)
+{
+    struct kstat a = kstat_now();
+    long bad = 0;
+    for (size_t bytes = PAGE - 1024; bytes <= PAGE + 64; bytes += 8) {
+        long got = sys_test_stack_sleep(bytes);
+        bad += got < (long)bytes || got > (long)bytes + 64;
+    }
+    struct kstat b = kstat_now();
+    printf("    # %lu growth faults on the outgoing thread's stack inside the switch\n",
+           (unsigned long)(b.switch_faults - a.switch_faults));
+    UT_CHECK_EQ(bad, 0);
+    UT_CHECK(b.switch_faults > a.switch_faults);
+}
+
 /* Demand paging of an mmap region by the kernel (kstat writes into fresh pages), and by user mode. */
 static void test_fault_demand_paging_still_works(void)
 {
@@ -441,6 +462,7 @@ static const struct utest fault_tests[] = {
     UTEST(fault_maps_exactly_the_pages_touched),
     UTEST_EXPECT(fault_copy_from_user_while_growing, UTEST_LEAK_CHECK, 0),
     UTEST(fault_demand_paging_still_works),
+    UTEST(fault_in_the_context_switch),
     UTEST_KILLED(fault_bad_user_access, 14),
 };
 

@@ -183,7 +183,12 @@ static bool grow(struct thread *t, uintptr_t va)
 static bool kstack_fault_on_fault(uintptr_t va)
 {
     struct cpu *c = this_cpu();
-    return grow(c->current, va) || grow(c->switch_prev, va);
+    if (grow(c->current, va))
+        return true;
+    if (!grow(c->switch_prev, va))
+        return false;
+    kstack_stats[c->id].switch_faults++;
+    return true;
 }
 
 const struct kstack_ops kstack_fault_ops = {

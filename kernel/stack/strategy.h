@@ -74,6 +74,7 @@ extern const struct kstack_ops *kstack_ops;     /* kstack_strategies[kstack_stra
 struct kstack_stats {
     uint64_t expands, shrinks, expand_failed, faults;
     uint64_t switch_in_waits;       /* switch-ins put off because the cache was short (the thread waited) */
+    uint64_t switch_faults;         /* fault: growth of the outgoing thread's stack after `current` named the next */
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 extern struct kstack_stats kstack_stats[MAX_CPUS];

@@ -33,9 +33,10 @@
     SYSCALL(21, test_bad_frame, 1) /* testsys: (int kind), see TEST_BAD_FRAME_*: return through a bad iretq frame */ \
     SYSCALL(22, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */ \
     SYSCALL(23, test_top_page, 1) /* testsys: (int op, see TOP_PAGE_*) -> top-page bytes used since the last call */ \
-    SYSCALL(24, test_stack_copy, 2) /* testsys: (size_t bytes, const void *src) -> copy_from_user of 64 bytes at that depth: 0 or -EFAULT */
+    SYSCALL(24, test_stack_copy, 2) /* testsys: (size_t bytes, const void *src) -> copy_from_user of 64 bytes at that depth: 0 or -EFAULT */ \
+    SYSCALL(25, test_stack_sleep, 1) /* testsys: (size_t bytes) -> sleep 1 ms with RSP exactly `bytes` below the stack top; the depth */
 
-#define SYSCALL_COUNT 25
+#define SYSCALL_COUNT 26
 
 /* mmap_anon prot bits */
 #define PROT_READ   1
