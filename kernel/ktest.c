@@ -3,6 +3,7 @@
  * suite), then leaves QEMU with QEMU_EXIT_PASS or QEMU_EXIT_FAIL.
  */
 #include "ktest.h"
+#include "cmdline.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/pmm.h"
@@ -157,4 +158,10 @@ void ktest_main(const char *spec)
     kstack_print_kstat("ktest done");
     printk("ktest: %s\n", ok ? "all passed" : "FAILED");
     machine_exit(ok ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
+}
+
+bool named_in_ktest(const char *suite)
+{
+    char spec[128];
+    return cmdline_get("ktest", spec, sizeof(spec)) && strstr(spec, suite);
 }

@@ -79,6 +79,8 @@ __attribute__((noreturn)) void ktest_main(const char *spec);
 
 /* For the fault suite: does haystack contain needle? */
 bool ktest_contains(const char *haystack, const char *needle);
+/* Is this suite named in ktest= (not only reached through ktest=all)? For suites that end in a panic. */
+bool named_in_ktest(const char *suite);
 
 /*
  * A user process a test spawned with no parent to wait for it: wait (up to

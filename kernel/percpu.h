@@ -25,6 +25,7 @@
 #define MAX_CPUS 16
 
 struct thread;
+struct pt_regs;
 
 struct cpu {
     /* Offsets 0..23 are read by the entry stubs: keep them first. */
@@ -56,6 +57,8 @@ struct cpu {
     uint64_t nmis_reported;         /* the count the last report printed */
     int spin_depth;                 /* spinlocks held, or being taken, here (spinlock.c) */
     bool pf_ist_busy;               /* kstack=fault: in the #PF IST handler (stack/fault.c) */
+    struct pt_regs *pf_ist_regs;    /* the frame the #PF IST handler is working on (for a nested fault's report) */
+    bool pf_ist_test_nested;        /* tests: the next #PF IST handler faults itself (suite fault_nested_panic) */
     bool kstack_starved;            /* a switch-in found the stack cache short: the idle thread refills it */
 
     /* apic/irq/smp */

@@ -30,6 +30,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
+#include "ksyms.h"
 #include "lib/string.h"
 #include "panic.h"
 #include "percpu.h"
@@ -233,11 +234,22 @@ uintptr_t pf_ist_dispatch(struct pt_regs *regs)
     struct cpu *c = this_cpu();
     uintptr_t cr2 = read_cr2();
     if (c->pf_ist_busy) {
+        /* The first fault's frame is intact above this one (the IST shift): say what it was. */
+        char outer[96];
+        ksym_format(outer, sizeof(outer), c->pf_ist_regs->rip);
         trap_report(regs, "inside the #PF IST handler (a fault while handling a fault)");
-        panic("kstack=fault: page fault at %p inside the #PF IST handler", (void *)cr2);
+        panic("kstack=fault: page fault at %p inside the #PF IST handler, which was handling a fault at %s",
+              (void *)cr2, outer);
     }
     c->pf_ist_busy = true;
+    c->pf_ist_regs = regs;
     c->tss.ist[IST_PF - 1] -= PF_IST_NEST_GAP;
+    if (__builtin_expect(c->pf_ist_test_nested, 0)) {
+        c->pf_ist_test_nested = false;
+        volatile char *null_page = (volatile char *)8;
+        __asm__("" : "+r"(null_page));  /* the test of the nested-fault report: a fault right here */
+        (void)*null_page;
+    }
 
     bool kernel_not_present = !user_mode(regs) && !(regs->error_code & (PF_PRESENT | PF_USER));
     if (kernel_not_present && kstack_ops->on_fault(cr2)) {

@@ -126,12 +126,6 @@ KTEST(overflow, kill_refused_unless_safe)
  * (tests/suites.conf rows overflow-panic[*], harness option panic=), so they
  * run only when their suite is named in ktest= (never under ktest=all).
  */
-static bool named_in_ktest(const char *suite)
-{
-    char spec[128];
-    return cmdline_get("ktest", spec, sizeof(spec)) && strstr(spec, suite);
-}
-
 static void recurse_holding_spinlock(void *arg)
 {
     (void)arg;

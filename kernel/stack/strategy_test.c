@@ -16,6 +16,7 @@
 #include "stack/cache.h"
 #include "stack/kstack.h"
 #include "stack/strategy.h"
+#include "arch/x86_64/cpu.h"
 #include "uapi/errno.h"
 
 /* A user thread's slot and struct, never run: what the hooks see. */
@@ -154,4 +155,20 @@ KTEST(strategy, fault_entry_without_memory_is_refused)
     for (int i = 0; i < r + r2; i++)
         pmm_free(reserve[i]);
     fake_user_thread_free(th);
+}
+
+/*
+ * A fault inside the #PF IST handler: with the IST pointer moved down while
+ * the handler runs, the nested fault lands below the first frame and is
+ * reported as what it is (suite fault_nested_panic, which must end in that
+ * panic: run only when named).
+ */
+KTEST(fault_nested_panic, fault_inside_the_pf_handler_is_reported)
+{
+    if (!named_in_ktest("fault_nested_panic") || kstack_strategy != KSTACK_FAULT)
+        KSKIP(t, "ends in a panic: only with ktest=fault_nested_panic kstack=fault");
+    uint8_t b;
+    this_cpu()->pf_ist_test_nested = true;
+    probe_read_u8((const void *)16, &b);    /* a fault the handler would move off and fix up */
+    ktest_fail(t, __FILE__, __LINE__, "the kernel went on: expected the nested-fault panic");
 }
