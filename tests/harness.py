@@ -20,6 +20,7 @@ import time
 import traceback
 
 CONF = "tests/suites.conf"
+COMPARE_CONF = "tests/compare.conf"
 KERNEL_ELF, DEFAULT_ISO, MKISO = "build/kernel.elf", "build/kstack.iso", "tools/mkiso.sh"
 GDB_SCRIPT = "tests/gdb/kmain.gdb"
 OVMF_BIOS = "/usr/share/ovmf/OVMF.fd"
@@ -248,7 +249,9 @@ def _text(data):
 #   nmi=<marker>   once the serial log shows <marker>, inject NMIs through QEMU's monitor
 #   panic=<text>   the boot must end in a kernel panic whose message contains <text> ('+' for a
 #                  space); KTAP is not checked then (the panic cuts it short): one result, <label>.panic
-ROW_OPTIONS = {"cpu": r"[\w.+-]+", "mem": r"\d+[MG]", "nmi": r"\S+", "panic": r"\S+"}
+ROW_OPTIONS = {"cpu": r"[\w.+-]+", "mem": r"\d+[MG]", "nmi": r"\S+", "panic": r"\S+", "figures": r"\w+"}
+FIGURE_RE = re.compile(r"^(\w+): FIGURE (\w+)=(-?\d+)\s*$", re.M)
+FIGURES = {}            # row label -> {name: int}, from rows with figures=<program> (filled as they finish)
 EXIT_PANIC = 37
 PANIC_RE = re.compile(r"KERNEL PANIC on cpu \d+: (.*)")
 NMI_COUNT, NMI_INTERVAL_S = 5, 0.2
@@ -417,6 +420,8 @@ def run_boot(row, expected):
             rep.info(f"cmdline: {row.cmdline}; serial log: {log}; last {TAIL} lines:")
             rep.info(tail(text) or "(empty log)")
         return rep
+    if "figures" in row.opts:
+        return figures_outcome(rep, row, text, status, log)
     ran = suites_run(row.cmdline, expected)
     report_ktap(rep, row.label, text, ran, expected)
     # A user-space suite (init=<program>, no ktest=) has nothing to grep for: it must at least print KTAP.
@@ -438,6 +443,61 @@ def run_boot(row, expected):
         rep.info(tail(text) or "(empty log)")
         if why and qemu_out.strip():
             rep.info("QEMU said:\n" + tail(qemu_out, 10))
+    return rep
+
+
+def figures_outcome(rep, row, text, status, log):
+    """A row that measures (figures=<program>): a clean exit and `<program>: FIGURE name=value` lines."""
+    found = {m[2]: int(m[3]) for m in FIGURE_RE.finditer(text) if m[1] == row.opts["figures"]}
+    why = "" if status == EXIT_OK else \
+        "hang" if status is None else EXIT_REASONS.get(status, f"exit status {status}")
+    if not found:
+        why = (why + "; " if why else "") + f"no '{row.opts['figures']}: FIGURE' lines"
+    if not why:
+        FIGURES[row.label] = found
+    rep.add("FAIL" if why else "PASS", f"{row.label}.figures", why)
+    if why:
+        rep.info(f"cmdline: {row.cmdline}; serial log: {log}; last {TAIL} lines:")
+        rep.info(tail(text) or "(empty log)")
+    return rep
+
+
+COMPARE_RE = re.compile(r"^\s*([\w.\-\[\],=+]+)\.(\w+)\s*(>=|<=|>|<|==)\s*([\w.\-\[\],=+]+)\.(\w+)\s*$")
+
+
+def read_compares(path=COMPARE_CONF):
+    """`label.figure OP label.figure` lines; exit 2 on a bad one."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = COMPARE_RE.match(line)
+        if not m:
+            print(f"harness: {path}:{n}: expected 'label.figure OP label.figure' (OP one of > >= < <= ==)",
+                  file=sys.stderr)
+            sys.exit(2)
+        out.append(m.groups())
+    return out
+
+
+def run_compares(compares, labels):
+    """Each comparison whose two rows ran in this invocation: PASS or FAIL, with both values."""
+    rep = Report()
+    ops = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, "==": lambda a, b: a == b}
+    for la, fa, op, lb, fb in compares:
+        if la not in labels or lb not in labels:
+            continue
+        name = f"compare.{la}.{fa}{op}{lb}.{fb}"
+        a, b = FIGURES.get(la, {}).get(fa), FIGURES.get(lb, {}).get(fb)
+        if a is None or b is None:
+            rep.add("FAIL", name, f"no figure: {la}.{fa}={a}, {lb}.{fb}={b}")
+        else:
+            ok = ops[op](a, b)
+            rep.add("PASS" if ok else "FAIL", name, "" if ok else f"{a} {op} {b} is false")
+            rep.info(f"    # {la}.{fa} = {a}, {lb}.{fb} = {b}")
     return rep
 
 
@@ -619,6 +679,13 @@ def selftest():
     assert panic_outcome("ok 1 a\n", EXIT_OK, "a+spinlock") == \
         ("FAIL", "no kernel panic (expected one containing 'a spinlock'), got exit status 33")
     assert panic_outcome("", None, "x")[1].endswith("got a hang")
+    FIGURES.update({"d[a]": {"x": 5}, "d[b]": {"x": 3}})
+    got = [t for _, t in run_compares([("d[a]", "x", ">", "d[b]", "x"), ("d[a]", "x", "<", "d[b]", "x"),
+                                       ("d[a]", "y", ">", "d[b]", "x"), ("d[a]", "x", ">", "e", "x")],
+                                      {"d[a]", "d[b]"}).lines]
+    assert got[0].startswith("PASS compare.d[a].x>d[b].x") and got[2].startswith("FAIL compare.d[a].x<d[b].x") \
+        and got[4].startswith("FAIL compare.d[a].y>d[b].x") and len(got) == 5, got
+    FIGURES.clear()
     print(f"selftest: {len(checks) + 10} checks passed")
     return 0
 
@@ -642,6 +709,9 @@ def main():
             [(r.label, lambda r=r: run_boot(r, expected)) for r in rows] + \
             ([("gdb", run_gdb_test)] if gdb else [])
     counts = run_units(units, args.jobs)
+    for status, text in run_compares(read_compares(), {r.label for r in rows}).lines:
+        counts[status] = counts.get(status, 0) + 1
+        print(text, flush=True)
     print(f"{counts['PASS']} passed, {counts['FAIL']} failed"
           + (f", {counts['SKIP']} skipped" if counts["SKIP"] else ""), flush=True)
     return 1 if counts["FAIL"] else 0

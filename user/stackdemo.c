@@ -4,7 +4,10 @@
  * phase 2 adds threads that make syscalls 1, 4, 8 and 12 KiB deep and
  * threads that sleep in the kernel (the reviewers' "busy machine"). Once a
  * second it prints one table line from kstat. Boot with kstack=fixed to see
- * the baseline; `make run` boots with the default, eager.
+ * the baseline; `make run` boots with the default, eager. At the end it
+ * prints `stackdemo: FIGURE name=value` lines, one per figure, which the
+ * test harness reads (rows stackdemo[*] of tests/suites.conf, compared in
+ * tests/compare.conf): the savings and counters of each phase.
  *
  *   stackdemo [spinners [seconds_per_phase]]
  */
@@ -34,11 +37,11 @@ static void deep_caller(void *arg)
     __atomic_fetch_add(&started, 1, __ATOMIC_RELAXED);
     while (!stop) {
         long got = sys_test_stack((unsigned long)bytes);
-        __atomic_fetch_add(got >= bytes ? &deep_calls : &deep_failures, 1, __ATOMIC_RELAXED);
         if (got == -ENOSYS) {
             sys_sleep_ms(100);      /* testsys=1 is off: nothing to measure here */
             continue;
         }
+        __atomic_fetch_add(got >= bytes ? &deep_calls : &deep_failures, 1, __ATOMIC_RELAXED);
         sys_sleep_ms(2);
     }
 }
@@ -53,11 +56,17 @@ static void sleeper(void *arg)
 
 static void header(void)
 {
-    printf("stackdemo: %6s %12s %12s %7s %9s %9s %6s\n", "thr", "resident KiB", "fixed KiB", "saving", "expands",
-           "shrinks", "cache");
+    printf("stackdemo: %6s %12s %12s %7s %9s %9s %9s %6s\n", "thr", "resident KiB", "fixed KiB", "saving", "expands",
+           "shrinks", "faults", "cache");
 }
 
-static int line(const char *phase)
+/* One phase's last line, and its counters from the phase's start. */
+struct phase {
+    struct kstat start, last;
+    unsigned long saving_pm;            /* against fixed, per mille */
+};
+
+static int line(struct phase *ph, const char *name)
 {
     struct kstat k;
     if (sys_kstat(&k, sizeof(k)) < 0) {
@@ -66,10 +75,25 @@ static int line(const char *phase)
     }
     unsigned long res = k.resident_stack_pages * 4, fixed = k.fixed_equivalent_pages * 4;
     unsigned long saving10 = fixed ? (fixed - res) * 1000 / fixed : 0;  /* per mille, for one decimal */
-    printf("stackdemo: %6u %12lu %12lu %5lu.%lu%% %9lu %9lu %6lu  %s\n", k.user_threads + k.kernel_threads, res,
+    printf("stackdemo: %6u %12lu %12lu %5lu.%lu%% %9lu %9lu %9lu %6lu  %s\n", k.user_threads + k.kernel_threads, res,
            fixed, saving10 / 10, saving10 % 10, (unsigned long)k.expands, (unsigned long)k.shrinks,
-           (unsigned long)k.cache_pages, phase);
-    return (int)(saving10 / 10);
+           (unsigned long)k.faults, (unsigned long)k.cache_pages, name);
+    ph->last = k;
+    ph->saving_pm = saving10;
+    return 0;
+}
+
+static void figures(const char *name, const struct phase *ph)
+{
+    const struct kstat *a = &ph->start, *b = &ph->last;
+    printf("stackdemo: FIGURE %s_threads=%u\n", name, b->user_threads + b->kernel_threads);
+    printf("stackdemo: FIGURE %s_resident_kib=%lu\n", name, (unsigned long)b->resident_stack_pages * 4);
+    printf("stackdemo: FIGURE %s_fixed_kib=%lu\n", name, (unsigned long)b->fixed_equivalent_pages * 4);
+    printf("stackdemo: FIGURE %s_saving_pm=%lu\n", name, ph->saving_pm);
+    printf("stackdemo: FIGURE %s_expands=%lu\n", name, (unsigned long)(b->expands - a->expands));
+    printf("stackdemo: FIGURE %s_shrinks=%lu\n", name, (unsigned long)(b->shrinks - a->shrinks));
+    printf("stackdemo: FIGURE %s_faults=%lu\n", name, (unsigned long)(b->faults - a->faults));
+    printf("stackdemo: FIGURE %s_expand_failed=%lu\n", name, (unsigned long)(b->expand_failed - a->expand_failed));
 }
 
 static int start(int *tids, int *n, void (*fn)(void *), void *arg)
@@ -110,10 +134,11 @@ int main(int argc, char **argv)
         start(tids, &n, spinner, NULL);
     wait_started(n);
     header();
-    int idle_saving = 0;
+    struct phase spin = { 0 }, mixed = { 0 };
+    sys_kstat(&spin.start, sizeof(spin.start));
     for (int s = 0; s < seconds; s++) {
         sys_sleep_ms(1000);
-        idle_saving = line("spinning");
+        line(&spin, "spinning");
     }
     /* The spinners alone: every other thread (this one in kstat, init in wait, kernel threads) holds 4 pages. */
     sys_kstat(&k, sizeof(k));
@@ -131,18 +156,21 @@ int main(int argc, char **argv)
         start(tids, &n, sleeper, NULL);
     wait_started(n);
     header();
-    int busy_saving = 0;
+    sys_kstat(&mixed.start, sizeof(mixed.start));
     for (int s = 0; s < seconds; s++) {
         sys_sleep_ms(1000);
-        busy_saving = line("mixed");
+        line(&mixed, "mixed");
     }
 
     stop = 1;
     for (int i = 0; i < n; i++)
         thread_join(tids[i], NULL);
-    printf("stackdemo: %ld deep syscalls (%ld fell short%s)\n", deep_calls, deep_failures,
-           deep_failures && deep_calls == 0 ? ": boot with testsys=1" : "");
-    printf("stackdemo: saving against fixed: %d%% with spinning threads, %d%% in the mixed load\n", idle_saving,
-           busy_saving);
-    return 0;
+    printf("stackdemo: %ld deep syscalls (%ld fell short)%s\n", deep_calls, deep_failures,
+           deep_calls == 0 ? ": boot with testsys=1 to make them" : "");
+    printf("stackdemo: saving against fixed: %lu.%lu%% with spinning threads, %lu.%lu%% in the mixed load\n",
+           spin.saving_pm / 10, spin.saving_pm % 10, mixed.saving_pm / 10, mixed.saving_pm % 10);
+    printf("stackdemo: FIGURE strategy=%u\n", k.strategy);
+    figures("spinning", &spin);
+    figures("mixed", &mixed);
+    return deep_failures ? 1 : 0;
 }
