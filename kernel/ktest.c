@@ -84,7 +84,8 @@ static int list_suites(const char *suites[MAX_SUITES])
 /* Free pages plus the pages that caches hold on purpose: what a test must give back. */
 static size_t ktest_pages_held(void)
 {
-    return pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages() + kstack_cache_pages();
+    return pmm_free_pages() + kmalloc_slab_pages() + vmm_table_pages() + kstack_cache_pages() +
+           (size_t)kstack_fault_reserve_pages();
 }
 
 static bool case_before(const struct ktest_case *a, const struct ktest_case *b)
