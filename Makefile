@@ -45,7 +45,7 @@ $(error FIRMWARE must be bios or uefi, not '$(FIRMWARE)')
 endif
 QEMU     := qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(SMP) -no-reboot $(QEMU_FW)
 
-.PHONY: all run debug test clean help deps
+.PHONY: all run debug test bench bench-quick clean help deps
 all: $(BUILD)/kernel.elf $(BUILD)/kstack.iso compile_commands.json
 
 # Checks the tools (installs them as root, else prints the one command to run).
@@ -178,11 +178,18 @@ debug: all
 test: all
 	$(PYTHON) tests/harness.py $(if $(SUITE),--suite '$(SUITE)')
 
+# make bench: every strategy and Linux side by side (tools/bench.py; docs/DESIGN.md section 10).
+bench: all
+	$(PYTHON) tools/bench.py
+
+bench-quick: all
+	$(PYTHON) tools/bench.py --quick --out $(BUILD)/bench-quick
+
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
 help:
-	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], clean"
+	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], bench, bench-quick, clean"
 	@echo "Variables: ACCEL=tcg|kvm SMP=n MEM=size CMDLINE='...' FIRMWARE=bios|uefi CROSS=prefix OPT=-O2"
 
 FORCE:

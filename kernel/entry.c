@@ -79,8 +79,11 @@ void exit_to_user_mode(struct pt_regs *regs)
         }
         kstack_exit(current());         /* the stack strategy: give them back */
         if (this_cpu()->need_resched) {
-            current()->kstack_user_bound = true;    /* the way on fits the top page: nothing to map back (lazy, fault) */
+            struct thread *t = current();
+            bool bound = t->kstack_user_bound;
+            t->kstack_user_bound = true;    /* the way on fits the top page: nothing to map back (lazy, fault) */
             schedule();                 /* IRQs stay off: spin_lock saved them off */
+            t->kstack_user_bound = bound;   /* a dying thread's kstack_ensure() must be kept from here on */
             continue;
         }
         break;

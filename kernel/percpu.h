@@ -58,6 +58,7 @@ struct cpu {
     int spin_depth;                 /* spinlocks held, or being taken, here (spinlock.c) */
     bool pf_ist_busy;               /* kstack=fault: in the #PF IST handler (stack/fault.c) */
     struct pt_regs *pf_ist_regs;    /* the frame the #PF IST handler is working on (for a nested fault's report) */
+    bool pf_ist_overflow;           /* an overflow report runs on the #PF IST stack, its pointer still moved down */
     bool pf_ist_test_nested;        /* tests: the next #PF IST handler faults itself (suite fault_nested_panic) */
     bool kstack_starved;            /* a switch-in found the stack cache short: the idle thread refills it */
 

@@ -187,24 +187,33 @@ long sys_test_stack(uint64_t bytes)
 }
 
 /*
- * A copy_from_user `bytes` deep in the stack. Under kstack=fault the copy's
- * fault (a bad pointer, or a demand fault) arrives on the #PF IST stack and
- * is moved below the interrupted RSP, onto a page that may not be mapped
- * yet: the test walks `bytes` across a page boundary.
+ * A copy_from_user with RSP `bytes` below the stack top, to the byte (frames
+ * down to within one frame, then alloca). Under kstack=fault the copy's fault
+ * (a bad pointer, or a demand fault) arrives on the #PF IST stack and its
+ * frame is moved below the interrupted RSP, onto a page that may not be
+ * mapped yet: a sweep of `bytes` across a page boundary puts it there.
  */
-__attribute__((noinline)) static long test_copy_recurse(uintptr_t target, const void *src)
+__attribute__((noinline)) static long test_copy_at(const void *src)
 {
-    volatile char frame[TEST_STACK_FRAME];
-    frame[0] = 0;
-    if (read_rsp() > target)
-        return test_copy_recurse(target, src) + frame[0];
     char buf[64];
     return copy_from_user(buf, src, sizeof(buf)) ? -EFAULT : 0;
 }
 
+__attribute__((noinline)) static long test_copy_recurse(uintptr_t target, const void *src)
+{
+    volatile char frame[TEST_STACK_FRAME];
+    frame[0] = 0;
+    uintptr_t sp = read_rsp();
+    if (sp > target + 2 * TEST_STACK_FRAME)
+        return test_copy_recurse(target, src) + frame[0];
+    volatile char *pad = __builtin_alloca(sp - target);
+    pad[0] = 0;
+    return test_copy_at(src) + pad[0];
+}
+
 long sys_test_stack_copy(uint64_t bytes, uint64_t src)
 {
-    if (bytes > THREAD_SIZE - 1024)
+    if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
         return -EINVAL;
     return test_copy_recurse(current()->kstack_top - bytes, (const void *)src);
 }
@@ -235,6 +244,26 @@ long sys_test_stack_sleep(uint64_t bytes)
     if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
         return -EINVAL;
     return test_sleep_recurse(current()->kstack_top - bytes);
+}
+
+/* make bench: the strategies' own operations (KSTACK_BENCH_*), n of them, in TSC ticks. */
+long sys_test_kstack_bench(uint64_t op, uint64_t n)
+{
+    bool invlpgs = op & KSTACK_BENCH_INVLPG;
+    op &= ~(uint64_t)KSTACK_BENCH_INVLPG;
+    if (n == 0 || n > 100000)
+        return -EINVAL;
+    if (op == KSTACK_BENCH_GROWTH)
+        return kstack_fault_bench_growth(n, invlpgs);
+    if (op != KSTACK_BENCH_EXPAND && op != KSTACK_BENCH_SHRINK)
+        return -EINVAL;
+    uint64_t expand, shrink, inv[2];
+    int err = kstack_bench_expand_shrink(n, &expand, &shrink, inv);
+    if (err)
+        return err;
+    if (invlpgs)
+        return (long)(op == KSTACK_BENCH_EXPAND ? inv[0] : inv[1]);
+    return (long)(op == KSTACK_BENCH_EXPAND ? expand : shrink);
 }
 
 /*

@@ -40,6 +40,7 @@ scan() {
     have_cmd cc                  || need "cc (host unit tests)" gcc
     have_cmd python3             || need python3 python3
     have_cmd make                || need make make
+    have_cmd gnuplot             || need "gnuplot (make bench's plots)" gnuplot-nox
 }
 
 scan

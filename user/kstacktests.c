@@ -244,7 +244,6 @@ static void test_fault_maps_exactly_the_pages_touched(void)
     struct kstat k = kstat_now();
     UT_CHECK(k.self_resident_pages < KSTACK_PAGES);   /* all given back at the last exit, and kstat is shallow */
     UT_CHECK(k.self_shrinks >= 3);
-    UT_CHECK(k.reserve_pages >= KSTACK_PAGES - 1);    /* this CPU's reserve covers this thread's next growth */
 }
 
 /* A fault on a user address while the stack grows: moved off the IST stack onto a page that may need growing first. */
@@ -255,7 +254,7 @@ static void test_fault_copy_from_user_while_growing(void)
     UT_CHECK_EQ(sys_munmap((void *)(map + 32 * PAGE), 32 * PAGE), 0);
     const char *bad = (const char *)(map + 32 * PAGE);
     int efault = 0, ok = 0;
-    /* Across the boundary between pages 0 and 1, then between 1 and 2. */
+    /* RSP placed to the byte (16-byte steps) across the boundaries between pages 0, 1 and 2. */
     for (size_t bytes = PAGE - 512; bytes <= 2 * PAGE + 512; bytes += 16) {
         efault += sys_test_stack_copy(bytes, bad) == -EFAULT;
         /* A good pointer into a fresh page: a demand fault at the same depth. */
@@ -314,14 +313,16 @@ static void test_fault_bad_user_access(void)
 /* A syscall loop that is never switched out: at most one expand, no shrink. */
 static void test_lazy_syscall_loop_pays_nothing(void)
 {
+    struct kstat before = kstat_now();
     sys_sleep_ms(2);                        /* switched out: its lower pages are gone */
-    struct kstat a = kstat_now();           /* this entry mapped them */
+    struct kstat a = kstat_now();           /* this entry (or the switch-in) mapped them back */
     for (int i = 0; i < 1000; i++)
         sys_getpid();
     struct kstat b = kstat_now();
     printf("    # 1000 syscalls: %u expands, %u shrinks\n", b.self_expands - a.self_expands,
            b.self_shrinks - a.self_shrinks);
-    UT_CHECK(a.self_expands >= 1);
+    UT_CHECK(a.self_expands > before.self_expands);
+    UT_CHECK(a.self_shrinks > before.self_shrinks);
     UT_CHECK(b.self_expands - a.self_expands <= 1);
     UT_CHECK_EQ(b.self_shrinks, a.self_shrinks);
     UT_CHECK_EQ(b.self_resident_pages, KSTACK_PAGES);

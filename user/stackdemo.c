@@ -74,7 +74,7 @@ static int line(struct phase *ph, const char *name)
         return -1;
     }
     unsigned long res = k.resident_stack_pages * 4, fixed = k.fixed_equivalent_pages * 4;
-    unsigned long saving10 = fixed ? (fixed - res) * 1000 / fixed : 0;  /* per mille, for one decimal */
+    unsigned long saving10 = fixed > res ? (fixed - res) * 1000 / fixed : 0;  /* per mille, for one decimal */
     printf("stackdemo: %6u %12lu %12lu %5lu.%lu%% %9lu %9lu %9lu %6lu  %s\n", k.user_threads + k.kernel_threads, res,
            fixed, saving10 / 10, saving10 % 10, (unsigned long)k.expands, (unsigned long)k.shrinks,
            (unsigned long)k.faults, (unsigned long)k.cache_pages, name);

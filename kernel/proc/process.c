@@ -458,10 +458,11 @@ void kstack_overflow_kill_user(struct thread *t)
 
 void process_start_init(void)
 {
-    char name[64] = "init";
+    char name[64] = "init", arg[64];
     cmdline_get("init", name, sizeof(name));
-    char *argv[] = { name, NULL };
-    int pid = spawn(name, 1, argv, NULL, true);
+    bool has_arg = cmdline_get("initarg", arg, sizeof(arg));     /* one word: the program's argv[1] */
+    char *argv[] = { name, has_arg ? arg : NULL, NULL };
+    int pid = spawn(name, has_arg ? 2 : 1, argv, NULL, true);
     if (pid < 0) {
         printk("init: cannot start program '%s': %s (%d)\n", name,
                pid == -ENOENT ? "no boot module of that name" : pid == -ENOEXEC ? "not a static ELF64 executable"

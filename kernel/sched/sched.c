@@ -194,8 +194,8 @@ void schedule_locked(void)
     next->cpu = c->id;
     next->on_cpu = true;
     cpumask_set(&next->cpus_run, c->id);
-    c->current = next;
     c->switch_prev = prev;              /* from here on, a growth fault on prev's stack is prev's (stack/fault.c) */
+    c->current = next;
     c->kstack_top = next->kstack_top;
     tss_set_rsp0(c, next->kstack_top);
     c->context_switches++;

@@ -26,6 +26,7 @@ struct thread {
     struct process *proc;           /* NULL for kernel threads */
 
     uintptr_t kstack_base;          /* the slot */
+    uint64_t *kstack_ptes;          /* its top page's PTE (page i: kstack_ptes[-i]); the table never moves while the slot lives */
     uintptr_t kstack_top;           /* TSS.RSP0 and the SYSCALL stack while it runs */
 
     int cpu;                        /* CPU it runs on, or last ran on */

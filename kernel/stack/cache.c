@@ -8,13 +8,9 @@
 
 struct kstack_cache kstack_caches[MAX_CPUS];
 
-uint64_t kstack_cache_take(void)
+uint64_t kstack_cache_take_slow(struct kstack_cache *k)
 {
     KASSERT(!irqs_enabled());
-    struct kstack_cache *k = &kstack_caches[cpu_id()];
-    k->take++;
-    if (k->count > 0)
-        return k->page[--k->count];
     /*
      * Empty: a thread that slept here and woke on another CPU took its pages
      * with it, and the last balance() found the allocator empty too. The
@@ -24,25 +20,9 @@ uint64_t kstack_cache_take(void)
     return pmm_alloc();
 }
 
-uint64_t kstack_cache_take_cached(void)
+void kstack_cache_give_slow(struct kstack_cache *k, uint64_t pa)
 {
     KASSERT(!irqs_enabled());
-    struct kstack_cache *k = &kstack_caches[cpu_id()];
-    if (k->count == 0)
-        return 0;
-    k->take++;
-    return k->page[--k->count];
-}
-
-void kstack_cache_give(uint64_t pa)
-{
-    KASSERT(!irqs_enabled());
-    struct kstack_cache *k = &kstack_caches[cpu_id()];
-    k->give++;
-    if (k->count < KSTACK_CACHE_CAP) {
-        k->page[k->count++] = pa;
-        return;
-    }
     k->drain++;
     pmm_free(pa);
 }

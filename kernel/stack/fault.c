@@ -35,6 +35,7 @@
 #include "panic.h"
 #include "percpu.h"
 #include "printk.h"
+#include "sched/sched.h"
 #include "sched/thread.h"
 #include "stack/cache.h"
 #include "stack/kstack.h"
@@ -59,8 +60,9 @@ static bool reserve_push(uint64_t pa)
         int n = __atomic_load_n(&r->count, __ATOMIC_RELAXED);
         if (n >= RESERVE_CAP)
             return false;
-        r->page[n] = pa;
-        if (__atomic_compare_exchange_n(&r->count, &n, n + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        __atomic_store_n(&r->page[n], pa, __ATOMIC_RELAXED);
+        /* Release: the page is in its place before the count says so (a pop may come between any two instructions). */
+        if (__atomic_compare_exchange_n(&r->count, &n, n + 1, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return true;
     }
 }
@@ -130,7 +132,7 @@ static int kstack_fault_on_entry(struct thread *t)
 static void kstack_fault_on_exit(struct thread *t)
 {
     bool grew = t->kstack_mapped != t->kstack_at_rest;
-    int used = kstack_unmap_to_cache(t, 1);
+    int used = kstack_unmap_to_cache(t, 1, KSTACK_ENSURE_PAGES);
     kstack_record_used(t, used);        /* every entry: a page mapped here is a page the entry touched */
     if (grew)
         kstack_count_shrink(t);
@@ -192,6 +194,39 @@ static bool kstack_fault_on_fault(uintptr_t va)
     return true;
 }
 
+/*
+ * make bench (test_kstack_bench): n growth faults of the caller's own stack,
+ * page 1, each timed from the touch to its retry's completion; the page goes
+ * back to the reserve after each (not timed). IRQs off; a shallow syscall.
+ */
+long kstack_fault_bench_growth(unsigned long n, bool count_invlpgs)
+{
+    struct thread *t = current();
+    if (kstack_strategy != KSTACK_FAULT || !t->kstack_at_rest)
+        return -EINVAL;
+    volatile char *va = (volatile char *)kstack_page_va(t->kstack_base, 1) + 64;
+    uint64_t *pte = kstack_page_pte(t->kstack_base, 1), total = 0, invlpgs = 0;
+    uint64_t f = irq_save();
+    if (t->kstack_mapped & 2) {
+        irq_restore(f);
+        return -EBUSY;                  /* this call is deeper than a page: nothing to measure */
+    }
+    for (unsigned long i = 0; i < n; i++) {
+        uint64_t c0 = kstack_stats[cpu_id()].invlpgs, t0 = rdtsc_ordered();
+        *va = 0;
+        total += rdtsc_ordered() - t0;
+        invlpgs += kstack_stats[cpu_id()].invlpgs - c0;
+        uint64_t pa = *pte & PTE_ADDR;
+        *pte = 0;
+        invlpg((uintptr_t)va);
+        t->kstack_mapped &= (uint8_t)~2u;
+        if (!reserve_push(pa))
+            kstack_cache_give(pa);
+    }
+    irq_restore(f);
+    return (long)(count_invlpgs ? invlpgs : total);
+}
+
 const struct kstack_ops kstack_fault_ops = {
     .name = "fault",
     .pages_at_rest = 1,
@@ -209,6 +244,36 @@ static void pf_ist_release(struct cpu *c)
 {
     c->tss.ist[IST_PF - 1] += PF_IST_NEST_GAP;
     c->pf_ist_busy = false;
+}
+
+void kstack_fault_ist_leave(void)
+{
+    struct cpu *c = this_cpu();
+    if (c->pf_ist_overflow) {
+        c->pf_ist_overflow = false;
+        c->tss.ist[IST_PF - 1] += PF_IST_NEST_GAP;
+    }
+}
+
+/*
+ * An overflow: the report runs here, on the IST stack, and ends in a panic or
+ * in leaving this stack for good (kstack_overflow_handle()). A fault while it
+ * reports (a probe of a corrupt frame chain) must not land on its frames: the
+ * IST pointer stays moved down until kstack_fault_ist_leave(), called just
+ * before the stack is left. Never returns.
+ */
+static void overflow(struct cpu *c, struct pt_regs *regs, uintptr_t va)
+{
+    c->pf_ist_busy = false;
+    c->pf_ist_overflow = true;
+    kstack_overflow_handle(regs, va);
+    panic("kstack=fault: stack overflow at %p not handled", (void *)va);
+}
+
+/* Is va in the guard of the stack regs->rsp is on (an overflow, not an ordinary fault)? */
+static bool in_guard_of_stack(const struct pt_regs *regs, uintptr_t va)
+{
+    return kstack_is_guard(va) && kstack_slot_of(va) == kstack_slot_of(regs->rsp - 1);
 }
 
 /*
@@ -256,26 +321,30 @@ uintptr_t pf_ist_dispatch(struct pt_regs *regs)
         pf_ist_release(c);
         return 0;
     }
-    if (!user_mode(regs) && kstack_is_guard(cr2) && kstack_slot_of(cr2) == kstack_slot_of(regs->rsp - 1)) {
-        /* An overflow: the CPU pushed this frame here, not on the guard. The report; then panic or kill. */
-        pf_ist_release(c);
-        if (kstack_overflow_handle(regs, cr2))
-            return 0;                   /* not reached: it panics or ends the thread */
-    }
+    if (!user_mode(regs) && in_guard_of_stack(regs, cr2))
+        overflow(c, regs, cr2);         /* the CPU pushed this frame here, not on the guard */
 
     /*
      * Anything else is an ordinary fault, handled off this stack: from user
      * mode on the thread's stack top (where every entry builds its frame),
      * from kernel mode just below the interrupted RSP. That may be a lower
-     * stack page not mapped yet: grow it first (copying onto it from here
-     * would fault inside this handler).
+     * stack page not mapped yet (copying onto it from here would fault
+     * inside this handler), and the handler must not take a growth fault
+     * before it has read CR2, which a growth fault overwrites: a kernel-mode
+     * fault in a growing stack gets the whole 16 KiB now (the reserve holds
+     * it), given back at the exit to user mode as usual. (A fault from user
+     * mode reads CR2 on the top page: the stack budget bounds that path.)
      */
     uintptr_t frame;
     if (user_mode(regs)) {
         frame = c->current->kstack_top - sizeof(struct pt_regs);
     } else {
         frame = ALIGN_DOWN(regs->rsp, 16) - sizeof(struct pt_regs);
-        kstack_ops->on_fault(frame);
+        struct thread *t = c->current;
+        if (t->kstack_at_rest && kstack_slot_of(frame) == t->kstack_base)
+            kstack_ops->on_fault(kstack_page_va(t->kstack_base, (int)KSTACK_PAGES - 1));
+        if (in_guard_of_stack(regs, frame))
+            overflow(c, regs, frame);   /* no room for the frame: an overflow, as a #DF would be */
     }
     memcpy((void *)frame, regs, sizeof(struct pt_regs));
     pf_ist_release(c);

@@ -1,6 +1,7 @@
 /* fixed.c: today's Linux, the baseline: all 16 KiB mapped for the thread's whole life, nothing on entry. */
 #include "stack/strategy.h"
 #include "mm/layout.h"
+#include "sched/thread.h"
 #include "stack/kstack.h"
 
 static int kstack_fixed_on_entry(struct thread *t)
@@ -12,7 +13,8 @@ static int kstack_fixed_on_entry(struct thread *t)
 /* Only what kstack_ensure() mapped below the 16 KiB goes back. */
 static void kstack_fixed_on_exit(struct thread *t)
 {
-    kstack_unmap_to_cache(t, (int)KSTACK_PAGES);
+    if (__builtin_expect(t->kstack_mapped >> KSTACK_PAGES, 0))
+        kstack_unmap_to_cache(t, (int)KSTACK_PAGES, KSTACK_ENSURE_PAGES);
 }
 
 const struct kstack_ops kstack_fixed_ops = {

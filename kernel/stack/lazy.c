@@ -24,9 +24,13 @@
 #include "sched/thread.h"
 #include "stack/kstack.h"
 
+#define LOWER 0x0e                      /* pages 1-3 of the slot, counted from the top */
+
 /* Entry: the lower pages, unless the thread still has them (no switch-out since its last entry). */
 static int kstack_lazy_on_entry(struct thread *t)
 {
+    if (__builtin_expect((t->kstack_mapped & LOWER) == LOWER, 1))
+        return 0;                       /* no switch-out since the last entry: the whole point */
     int mapped = 0;
     int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES, true, &mapped);
     if (!err && mapped)
@@ -37,7 +41,8 @@ static int kstack_lazy_on_entry(struct thread *t)
 /* Exit: the lower 16 KiB stays; only what kstack_ensure() mapped below it goes back. */
 static void kstack_lazy_on_exit(struct thread *t)
 {
-    kstack_unmap_to_cache(t, (int)KSTACK_PAGES);
+    if (__builtin_expect(t->kstack_mapped >> KSTACK_PAGES, 0))
+        kstack_unmap_to_cache(t, (int)KSTACK_PAGES, KSTACK_ENSURE_PAGES);
 }
 
 static int kstack_lazy_on_switch_in(struct thread *t)
@@ -58,11 +63,23 @@ static int kstack_lazy_on_switch_in(struct thread *t)
  */
 static void kstack_lazy_on_switch_out(struct thread *t)
 {
+    /*
+     * Runnable inside the kernel (a yield, a preemption): it will run again
+     * soon and would take the pages straight back, so it keeps them. The
+     * threads this strategy is for are the ones asleep (blocked) and the ones
+     * on their way to user mode (at rest).
+     */
+    if (t->state == THREAD_RUNNABLE && !t->kstack_user_bound)
+        return;
     int rsp_page = (int)((kstack_slot_top(t->kstack_base) - 1 - t->saved_rsp) / PAGE_SIZE);
     KASSERT(rsp_page >= 0 && rsp_page < KSTACK_ENSURE_PAGES);
-    if (!(t->kstack_mapped & ~((2u << rsp_page) - 1)))
+    /*
+     * Only the 16 KiB: pages kstack_ensure() mapped below it stay (its
+     * caller asked for them and switch-in maps back only pages 1-3).
+     */
+    if (rsp_page + 1 >= (int)KSTACK_PAGES || !(t->kstack_mapped & LOWER & ~((2u << rsp_page) - 1)))
         return;                         /* nothing mapped below it */
-    int used = kstack_unmap_to_cache(t, rsp_page + 1);
+    int used = kstack_unmap_to_cache(t, rsp_page + 1, (int)KSTACK_PAGES);
     kstack_record_used(t, used > rsp_page + 1 ? used : rsp_page + 1);
     kstack_count_shrink(t);
 }

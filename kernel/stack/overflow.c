@@ -17,6 +17,7 @@
 #include "printk.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
+#include "stack/strategy.h"
 #include "uapi/errno.h"
 
 enum kstack_overflow_policy kstack_overflow_policy = KSTACK_OVERFLOW_PANIC;
@@ -87,6 +88,7 @@ bool kstack_overflow_handle(struct pt_regs *regs, uintptr_t cr2)
         panic("kernel stack overflow in thread %d (%s): kstack_overflow=kill refused: %s", t->tid, t->name,
               refusal);
     printk("kstack_overflow=kill: ending thread %d, the kernel goes on\n", t->tid);
+    kstack_fault_ist_leave();           /* kstack=fault: the report ran on the #PF IST stack, left from here on */
     if (thread_is_user(t))
         kstack_overflow_kill_user(t);
     /* The overflowed frames are garbage; the IST stack is this CPU's, for the next fault: leave both. */

@@ -73,8 +73,10 @@ int kstack_enter(struct thread *t)
     struct kstack_cache *k = &kstack_caches[cpu_id()];
     /* Nothing ran on this CPU since its last return to user mode: the cache is as that return left it. */
     KASSERT(k->count_at_exit < 0 || k->count == k->count_at_exit);
-    t->kstack_user_bound = false;
-    return kstack_ops->on_entry(t);
+    int err = kstack_ops->on_entry(t);
+    /* Refused: the thread runs on its top page (exit, thread_exit, or -ENOMEM back): a switch-in needs no page for it. */
+    t->kstack_user_bound = err != 0;
+    return err;
 }
 
 void kstack_exit(struct thread *t)
@@ -113,7 +115,7 @@ void kstack_thread_exit(struct thread *t)
     uint64_t flags = irq_save();
     kstack_ops->on_exit(t);
     if (t->kstack_mapped != t->kstack_at_rest)
-        kstack_unmap_to_cache(t, t->kstack_at_rest);   /* what a strategy keeps across exits (lazy) */
+        kstack_unmap_to_cache(t, kstack_ops->pages_at_rest, KSTACK_ENSURE_PAGES);  /* what lazy keeps across exits */
     irq_restore(flags);
 }
 
@@ -124,12 +126,23 @@ void kstack_return_to_user(void)
     k->count_at_exit = k->count;
 }
 
+/* The slot's PTEs: cached in the thread (the entry and exit paths walk no tables), or walked for a scratch thread. */
+static inline uint64_t *slot_ptes(const struct thread *t)
+{
+    return t->kstack_ptes ? t->kstack_ptes : kstack_slot_ptes(t->kstack_base);
+}
+
 int kstack_map_from_cache(struct thread *t, int from, int to, bool may_allocate, int *mapped)
 {
-    KASSERT(!irqs_enabled());
-    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
-    KASSERT(ptes);
     KASSERT(from >= 1 && to <= KSTACK_ENSURE_PAGES && from < to);
+    uint8_t want = (uint8_t)(((1u << to) - 1) & ~((1u << from) - 1));
+    if (mapped)
+        *mapped = 0;
+    if ((t->kstack_mapped & want) == want)
+        return 0;                       /* lazy's every entry but the first: nothing to do */
+    KASSERT(!irqs_enabled());
+    uint64_t *ptes = slot_ptes(t);
+    KASSERT(ptes);
     /*
      * All or none. The cache can be short although the last exit here gave
      * back as many pages: a thread that slept on this CPU and woke on another
@@ -167,30 +180,14 @@ int kstack_map_from_cache(struct thread *t, int from, int to, bool may_allocate,
     return 0;
 }
 
-void kstack_count_expand(struct thread *t)
+int kstack_unmap_to_cache(struct thread *t, int from, int to)
 {
-    kstack_stats[cpu_id()].expands++;
-    t->kstack_expands++;
-}
-
-void kstack_count_shrink(struct thread *t)
-{
-    kstack_stats[cpu_id()].shrinks++;
-    t->kstack_shrinks++;
-}
-
-void kstack_count_fault(struct thread *t)
-{
-    kstack_stats[cpu_id()].faults++;
-    t->kstack_faults++;
-}
-
-int kstack_unmap_to_cache(struct thread *t, int from)
-{
-    KASSERT(!irqs_enabled());
     int used = 1;
-    uint64_t *ptes = kstack_slot_ptes(t->kstack_base);
-    for (int i = from; ptes && i < KSTACK_ENSURE_PAGES; i++) {
+    if (!((t->kstack_mapped & ((1u << to) - 1)) >> from))
+        return used;                    /* nothing mapped there */
+    KASSERT(!irqs_enabled());
+    uint64_t *ptes = slot_ptes(t);
+    for (int i = from; ptes && i < to; i++) {
         if (!(t->kstack_mapped & (1u << i)))
             continue;
         uint64_t *pte = &ptes[-i];
@@ -200,18 +197,11 @@ int kstack_unmap_to_cache(struct thread *t, int from)
         uint64_t pa = *pte & PTE_ADDR;
         *pte = 0;
         invlpg(kstack_page_va(t->kstack_base, i));
+        kstack_stats[cpu_id()].invlpgs++;
         kstack_cache_give(pa);
         t->kstack_mapped &= (uint8_t)~(1u << i);
     }
     return used;
-}
-
-void kstack_record_used(struct thread *t, int used)
-{
-    struct kstack_stats *s = &kstack_stats[cpu_id()];
-    s->pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
-    if (used > t->kstack_high_water)
-        t->kstack_high_water = used;
 }
 
 int kstack_ensure(size_t bytes)
@@ -249,4 +239,40 @@ int kstack_ensure(size_t bytes)
         __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
     }
     return 0;
+}
+
+/*
+ * make bench (test_kstack_bench): the cost of mapping the three lower pages
+ * of a stack from this CPU's cache and of giving them back, on a slot made
+ * for the purpose, n times with IRQs off. Ticks of each half through *expand
+ * and *shrink, the stack invlpgs each did through invlpgs[0] and [1];
+ * -ENOMEM when no slot or page is to be had.
+ */
+int kstack_bench_expand_shrink(unsigned long n, uint64_t *expand, uint64_t *shrink, uint64_t invlpgs[2])
+{
+    struct thread t = { 0 };
+    if (kstack_alloc_user(&t.kstack_base))
+        return -ENOMEM;
+    t.kstack_mapped = t.kstack_at_rest = (uint8_t)((1u << kstack_ops->pages_at_rest) - 1);
+    int from = kstack_ops->pages_at_rest, err = 0;
+    *expand = *shrink = invlpgs[0] = invlpgs[1] = 0;
+    for (unsigned long i = 0; i < n && !err && from < (int)KSTACK_PAGES; i++) {
+        uint64_t f = irq_save();
+        uint64_t *count = &kstack_stats[cpu_id()].invlpgs, c0 = *count;
+        uint64_t t0 = rdtsc_ordered();
+        err = kstack_map_from_cache(&t, from, (int)KSTACK_PAGES, true, NULL);
+        uint64_t t1 = rdtsc_ordered(), c1 = *count;
+        if (!err)
+            kstack_unmap_to_cache(&t, from, KSTACK_ENSURE_PAGES);
+        uint64_t t2 = rdtsc_ordered();
+        invlpgs[0] += c1 - c0;
+        invlpgs[1] += *count - c1;
+        irq_restore(f);
+        *expand += t1 - t0;
+        *shrink += t2 - t1;
+        if (i % 64 == 63)
+            kstack_cache_balance();     /* the allocator behind the cache, as entry would */
+    }
+    kstack_slot_free(t.kstack_base);
+    return err;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "percpu.h"
+#include "sched/thread.h"
 #include "uapi/kstat.h"
 
 struct thread;
@@ -75,6 +76,7 @@ struct kstack_stats {
     uint64_t expands, shrinks, expand_failed, faults;
     uint64_t switch_in_waits;       /* switch-ins put off because the cache was short (the thread waited) */
     uint64_t switch_faults;         /* fault: growth of the outgoing thread's stack after `current` named the next */
+    uint64_t invlpgs;               /* stack-page invalidations: shrinks and switch-ins on a new CPU */
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 extern struct kstack_stats kstack_stats[MAX_CPUS];
@@ -112,18 +114,44 @@ int kstack_ensure(size_t bytes);
  */
 int kstack_map_from_cache(struct thread *t, int from, int to, bool may_allocate, int *mapped);
 /* Count a strategy event for this CPU and the thread (kstat's self_* fields). */
-void kstack_count_expand(struct thread *t);
-void kstack_count_shrink(struct thread *t);
-void kstack_count_fault(struct thread *t);
-/* Unmap t's pages from `from` down to the ensure area's end into this CPU's cache; returns the pages used (1 + the lowest accessed). IRQs off. */
-int kstack_unmap_to_cache(struct thread *t, int from);
-/* Count one sample of the pages-used histogram (and t's high-water mark). */
-void kstack_record_used(struct thread *t, int used);
+static inline void kstack_count_expand(struct thread *t)
+{
+    kstack_stats[cpu_id()].expands++;
+    t->kstack_expands++;
+}
+
+static inline void kstack_count_shrink(struct thread *t)
+{
+    kstack_stats[cpu_id()].shrinks++;
+    t->kstack_shrinks++;
+}
+
+static inline void kstack_count_fault(struct thread *t)
+{
+    kstack_stats[cpu_id()].faults++;
+    t->kstack_faults++;
+}
+/* Unmap t's pages [from, to) into this CPU's cache; returns the pages used (1 + the lowest accessed). IRQs off. */
+int kstack_unmap_to_cache(struct thread *t, int from, int to);
+/* Count one sample of the pages-used histogram (and t's high-water mark). Inline: eager's exit runs it every time. */
+static inline void kstack_record_used(struct thread *t, int used)
+{
+    struct kstack_stats *s = &kstack_stats[cpu_id()];
+    s->pages_used_hist[used < KSTAT_HIST_MAX ? used : KSTAT_HIST_MAX - 1]++;
+    if (used > t->kstack_high_water)
+        t->kstack_high_water = used;
+}
 
 /* fault.c: pages in the growth reserves of all CPUs. */
 int kstack_fault_reserve_pages(void);
+/* fault.c: an overflow report is leaving the #PF IST stack for good: its IST pointer back to the top (else nothing). */
+void kstack_fault_ist_leave(void);
 /* fault.c, tests only (strategy_test.c): this CPU's reserve emptied into out[]; IRQs off. */
 int kstack_fault_reserve_drain(uint64_t *out, int cap);
+
+/* make bench: n expansions and shrinks of a scratch stack, ticks of each (strategy.c); n growth faults (fault.c). */
+int kstack_bench_expand_shrink(unsigned long n, uint64_t *expand, uint64_t *shrink, uint64_t invlpgs[2]);
+long kstack_fault_bench_growth(unsigned long n, bool count_invlpgs);
 
 /* Accounting (account.c). */
 void kstack_fill_kstat(struct kstat *k);

@@ -113,6 +113,7 @@ KTEST(strategy, lazy_switch_in_takes_from_the_cache_only)
     KEXPECT_EQ(t, th->kstack_mapped, 0x0f);
     KEXPECT(t, kstack_page_mapped(th->kstack_base, 3));
     th->saved_rsp = th->kstack_top - PAGE_SIZE - 64;    /* now asleep in its second page */
+    th->state = THREAD_BLOCKED;                         /* (a runnable thread keeps its pages) */
     kstack_switch_out(th);
     KEXPECT_EQ(t, th->kstack_mapped, 0x03);
     KEXPECT(t, !kstack_page_mapped(th->kstack_base, 2));
@@ -138,20 +139,24 @@ KTEST(strategy, fault_entry_without_memory_is_refused)
     int r = kstack_fault_reserve_drain(reserve, 16);
     uint64_t chain = allocator_empty(&taken);
     /* No page anywhere: the entry is refused (the syscall gets -ENOMEM before dispatch), nothing mapped. */
-    KEXPECT_EQ(t, kstack_ops->on_entry(th), -ENOMEM);
+    KEXPECT_EQ(t, kstack_enter(th), -ENOMEM);
     KEXPECT_EQ(t, kstack_stats[cpu].expand_failed, failed + 1);
     KEXPECT_EQ(t, th->kstack_mapped, 1);
-    /* A switch-in into the kernel cannot get its reserve either: the thread waits. */
+    /* It runs on its top page now (exit, or -ENOMEM back): a switch-in needs no page for it. */
+    KEXPECT(t, th->kstack_user_bound);
+    KEXPECT(t, kstack_switch_in_ready(th));
+    /* Inside the kernel, a switch-in cannot get its reserve either: the thread waits. */
+    th->kstack_user_bound = false;
     KEXPECT(t, !kstack_switch_in_ready(th));
     allocator_refill(chain);
     cache_refill_from(held, n);
     /* With pages back, the entry fills the reserve to cover all three lower pages and maps nothing. */
     KEXPECT_EQ(t, kstack_ops->on_entry(th), 0);
-    KEXPECT(t, kstack_fault_reserve_pages() >= (int)KSTACK_PAGES - 1);
     KEXPECT_EQ(t, th->kstack_mapped, 1);
     int r2 = kstack_fault_reserve_drain(reserve + r, 16 - r);   /* what the entry took, and the old ones */
     irq_restore(f);
     KEXPECT(t, taken > 0);
+    KEXPECT(t, r2 >= (int)KSTACK_PAGES - 1);    /* this CPU's reserve covered the three lower pages */
     for (int i = 0; i < r + r2; i++)
         pmm_free(reserve[i]);
     fake_user_thread_free(th);

@@ -25,6 +25,7 @@
 #include "printk.h"
 #include "sched/thread.h"
 #include "stack/kstack.h"
+#include "stack/strategy.h"
 
 bool kstack_tlb_safe = true;
 bool kstack_tlb_check;
@@ -69,6 +70,7 @@ void kstack_switch_in(struct thread *t)
     if (kstack_tlb_safe) {
         for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
             invlpg(kstack_page_va(t->kstack_base, i));
+        kstack_stats[cpu_id()].invlpgs += KSTACK_ENSURE_MAX / PAGE_SIZE;
         __atomic_fetch_add(&kstack_tlb_invalidations, 1, __ATOMIC_RELAXED);
     }
     if (kstack_tlb_check)

@@ -37,4 +37,5 @@ struct kstat {
     uint32_t reserve_pages;         /* kstack=fault: pages in the per-CPU growth reserves */
     uint64_t switch_in_waits;       /* switch-ins put off until the CPU's stack cache had the pages (lazy, fault) */
     uint64_t switch_faults;         /* fault: growth faults on the outgoing thread's stack inside the context switch */
+    uint64_t stack_invlpgs;         /* invlpg of stack pages: at shrinks, and 8 per switch-in on a new CPU */
 };

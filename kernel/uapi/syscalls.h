@@ -34,9 +34,16 @@
     SYSCALL(22, test_smap, 2)     /* testsys: (const void *user_byte, unsigned long rounds) -> bad rounds */ \
     SYSCALL(23, test_top_page, 1) /* testsys: (int op, see TOP_PAGE_*) -> top-page bytes used since the last call */ \
     SYSCALL(24, test_stack_copy, 2) /* testsys: (size_t bytes, const void *src) -> copy_from_user of 64 bytes at that depth: 0 or -EFAULT */ \
-    SYSCALL(25, test_stack_sleep, 1) /* testsys: (size_t bytes) -> sleep 1 ms with RSP exactly `bytes` below the stack top; the depth */
+    SYSCALL(25, test_stack_sleep, 1) /* testsys: (size_t bytes) -> sleep 1 ms with RSP exactly `bytes` below the stack top; the depth */ \
+    SYSCALL(26, test_kstack_bench, 2) /* testsys: (int op, see KSTACK_BENCH_*, unsigned long n) -> TSC ticks for n of op */
 
-#define SYSCALL_COUNT 26
+#define SYSCALL_COUNT 27
+
+/* test_kstack_bench ops: the strategies' own operations, timed in the kernel with IRQs off */
+#define KSTACK_BENCH_EXPAND 1       /* map 3 lower pages of a stack from the CPU's cache (eager's entry, lazy's switch-in) */
+#define KSTACK_BENCH_SHRINK 2       /* unmap them back into the cache, with their invlpg (eager's exit, lazy's switch-out) */
+#define KSTACK_BENCH_GROWTH 3       /* kstack=fault: one growth fault of the caller's stack, the #PF IST round trip */
+#define KSTACK_BENCH_INVLPG 0x100   /* or'ed in: return the stack invlpgs the n operations did instead of ticks */
 
 /* mmap_anon prot bits */
 #define PROT_READ   1

@@ -110,6 +110,10 @@ static inline long sys_test_smap(const void *user_byte, unsigned long rounds)
 
 /* op: TOP_PAGE_*; bytes of the top stack page used since the previous call (uapi/syscalls.h). */
 static inline long sys_test_top_page(int op) { return SYSCALL_CALL(test_top_page, 1, op, 0, 0); }
+static inline long sys_test_kstack_bench(int op, unsigned long n)
+{
+    return SYSCALL_CALL(test_kstack_bench, 2, op, n, 0);
+}
 static inline long sys_test_stack_sleep(size_t bytes) { return SYSCALL_CALL(test_stack_sleep, 1, bytes, 0, 0); }
 static inline long sys_test_stack_copy(size_t bytes, const void *src)
 {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #define THREAD_STACK_SIZE (64 * 1024)   /* of which the lowest page is a guard */
-#define THREAD_MAX 1024                 /* threads a process can have spawned and not joined */
+#define THREAD_MAX 16384                /* threads a process can have spawned and not joined (the kernel limits it first) */
 
 /*
  * Starts fn(arg) on a new thread with its own stack; returns the tid or a

@@ -135,6 +135,12 @@ static inline uint64_t rdtsc(void)
     asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
+/* rdtsc after every earlier instruction has completed (benchmarks). */
+static inline uint64_t rdtsc_ordered(void)
+{
+    lfence();
+    return rdtsc();
+}
 
 struct __attribute__((packed)) desc_ptr {
     uint16_t limit;

@@ -1,0 +1,1167 @@
+#!/usr/bin/env python3
+"""bench_report.py: turns `make bench`'s results.csv into report.md and PNG plots.
+
+It reads figures and writes the report (docs/DESIGN.md 10: every figure as a ratio
+to `fixed` from the same run, the LKML objections answered, the targets of issue 10
+checked); it runs no benchmark. The plots are drawn by gnuplot from data files and
+scripts left in <out>/plots/, so they can be re-drawn by hand. A bench or metric
+this file does not know still appears, in "Other figures" at the end.
+
+Usage: bench_report.py [--csv build/bench/results.csv] [--out build/bench]
+       bench_report.py [--csv build/bench/results.csv] --check build/bench
+--check verifies the CSV, that report.md names every strategy and bench in it,
+and that every plot is a PNG; it draws nothing.
+Python 3 standard library only, plus the gnuplot program.
+Exit 0 done, 1 malformed CSV or a --check problem, 2 setup error (no CSV, no gnuplot).
+"""
+import argparse
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HEADER = ["bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel"]
+STRATEGIES = ("fixed", "eager", "fault", "lazy", "linux")
+OURS = ("fixed", "eager", "fault", "lazy")
+# Primary first: icount is deterministic; tcg and kvm depend on the host's load.
+ACCELS = ("icount", "tcg", "kvm")
+TIME_UNIT = {"icount": "icount-tsc", "tcg": "tcg-tsc", "kvm": "cycles"}
+UNITS = set(TIME_UNIT.values()) | {"KiB", "pages", "count", "pm"}
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+VALUE_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+COUNT_RE = re.compile(r"^[0-9]+$")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Benches timed per operation (metrics median and min), in table order.
+TIME_BENCHES = (
+    ("null_syscall", "null syscall round trip (getpid)"),
+    ("syscall_stack_1k", "a syscall using 1 KiB of kernel stack"),
+    ("syscall_stack_4k", "... 4 KiB"),
+    ("syscall_stack_8k", "... 8 KiB"),
+    ("syscall_stack_12k", "... 12 KiB"),
+    ("yield_alone", "yield with no other thread runnable"),
+    ("yield_pingpong", "switch between two threads on one CPU"),
+    ("futex_pingpong", "futex ping-pong across two CPUs"),
+    ("thread_create_join", "thread create plus join"),
+    ("spawn_wait", "process spawn plus wait"),
+    ("demand_fault", "a user demand page fault"),
+    ("expand", "the strategy's expand (map lower pages)"),
+    ("shrink", "the strategy's shrink (unmap them)"),
+    ("growth_fault", "fault's growth fault on the IST stack"),
+)
+DEPTHS = ((0, "null_syscall"), (1, "syscall_stack_1k"), (4, "syscall_stack_4k"),
+          (8, "syscall_stack_8k"), (12, "syscall_stack_12k"))
+SCALING_BENCHES = ("null_syscall", "yield_alone", "thread_create_join")
+SMP_BENCHES = ("thread_create_join", "yield_pingpong")
+STRATEGY_OPS = ("expand", "shrink", "growth_fault")
+HAZARD_METRICS = ("deep_sleeps", "bad_frames", "stale_reads", "migrations")
+OOM_METRICS = ("expand_failed", "refused", "hog_pages", "switch_in_waits")
+PLOTS = (
+    ("memory_vs_threads", "resident kernel stack under the mixed load against thread count"),
+    ("syscall_vs_depth", "cost of a syscall against the kernel stack it uses"),
+    ("pages_used_hist", "stack pages used per kernel entry under the mixed load"),
+    ("syscall_vs_threads", "cost of a null syscall against the number of threads"),
+)
+COLORS = {"fixed": "#222222", "eager": "#d62728", "fault": "#1f77b4",
+          "lazy": "#2ca02c", "linux": "#ff7f0e"}
+
+# Targets of issue 10.
+EAGER_LIMIT, LAZY_LIMIT = 1.5, 1.02
+FLAT_LIMIT = 1.5      # cost at the most threads / cost at threads=1
+LINEAR_LIMIT = 2.0    # per_waiter at the largest N / at the smallest N
+SMP_LIMIT = 2.0       # cost on 4 CPUs (2 in bench-quick) / cost on 1 CPU
+
+
+class Row:
+    __slots__ = ("bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel")
+
+    def __init__(self, fields):
+        (self.bench, self.strategy, cpus, threads, self.metric, value, self.unit,
+         self.accel) = fields
+        self.cpus, self.threads, self.value = int(cpus), int(threads), float(value)
+
+    def key(self):
+        return (self.bench, self.strategy, self.accel, self.cpus, self.threads, self.metric)
+
+
+def row_problem(f):
+    """What is wrong with one CSV row's fields, or None."""
+    if len(f) != len(HEADER):
+        return f"{len(f)} fields, expected {len(HEADER)}"
+    bench, strategy, cpus, threads, metric, value, unit, accel = f
+    for name, v in (("bench", bench), ("metric", metric)):
+        if not NAME_RE.match(v):
+            return f"{name} {v!r} is not a name ([A-Za-z0-9_.-]+)"
+    if strategy not in STRATEGIES:
+        return f"unknown strategy {strategy!r} (expected one of {', '.join(STRATEGIES)})"
+    if accel not in ACCELS:
+        return f"unknown accel {accel!r} (expected one of {', '.join(ACCELS)})"
+    if not COUNT_RE.match(cpus) or int(cpus) < 1:
+        return f"cpus {cpus!r} is not a positive integer"
+    if not COUNT_RE.match(threads):
+        return f"threads {threads!r} is not a non-negative integer"
+    if not VALUE_RE.match(value):
+        return f"value {value!r} is not numeric (an integer or a decimal)"
+    if unit not in UNITS:
+        return f"unknown unit {unit!r} (expected one of {', '.join(sorted(UNITS))})"
+    if unit in TIME_UNIT.values() and unit != TIME_UNIT[accel]:
+        return f"time unit {unit} under accel {accel} (expected {TIME_UNIT[accel]})"
+    return None
+
+
+def read_csv(path):
+    """(rows, problems): every problem found, each naming its line."""
+    rows, problems, seen = [], [], {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                problems.append(f"{path}: empty file, expected the header "
+                                f"{','.join(HEADER)!r} and rows")
+                return rows, problems
+            if header != HEADER:
+                problems.append(f"{path}:1: header is {','.join(header or [])!r}, "
+                                f"expected exactly {','.join(HEADER)!r}")
+                return rows, problems
+            for fields in reader:
+                line = reader.line_num
+                if not fields:
+                    continue  # a blank line
+                why = row_problem(fields)
+                if why:
+                    problems.append(f"{path}:{line}: {why}: {','.join(fields)}")
+                    continue
+                row = Row(fields)
+                if row.key() in seen:
+                    problems.append(f"{path}:{line}: same bench, strategy, accel, cpus, "
+                                    f"threads and metric as line {seen[row.key()]}")
+                    continue
+                seen[row.key()] = line
+                rows.append(row)
+    except UnicodeDecodeError as e:
+        problems.append(f"{path}: not UTF-8 text: {e}")
+    except csv.Error as e:
+        problems.append(f"{path}: {e}")
+    return rows, problems
+
+
+class Results:
+    """The rows, looked up by key. Every row a section shows is marked used; the
+    rest go to "Other figures", so nothing in the CSV is left out of the report."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.by_key = {r.key(): r for r in rows}
+        self.used = set()
+
+    def value(self, bench, strategy, accel, cpus, threads, metric):
+        row = self.by_key.get((bench, strategy, accel, cpus, threads, metric))
+        if row is None:
+            return None
+        self.used.add(row.key())
+        return row.value
+
+    def select(self, **want):
+        return [r for r in self.rows
+                if all(getattr(r, k) == v for k, v in want.items())]
+
+    def accels(self, **want):
+        present = {r.accel for r in self.select(**want)}
+        return [a for a in ACCELS if a in present]
+
+    def strategies(self, **want):
+        present = {r.strategy for r in self.select(**want)}
+        return [s for s in STRATEGIES if s in present]
+
+    def groups(self, bench):
+        """(accel, cpus, threads) the bench was run with, primary accel first."""
+        keys = {(r.accel, r.cpus, r.threads) for r in self.select(bench=bench)}
+        return sorted(keys, key=lambda k: (ACCELS.index(k[0]), k[1], k[2]))
+
+
+# --- formatting ---------------------------------------------------------------
+
+def num(v):
+    if v is None:
+        return "-"
+    if v == int(v):
+        return f"{int(v):,}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def ratio(r, digits=2):
+    return "-" if r is None else f"{r:.{digits}f}×"
+
+
+def div(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def cell(v, base, is_base=False):
+    """`value (ratio×)` against base; the base's own cell is the value alone."""
+    if v is None:
+        return "-"
+    r = None if is_base else div(v, base)
+    return num(v) if r is None else f"{num(v)} ({ratio(r)})"
+
+
+def kib1(v):
+    """KiB per thread: one decimal, so a column lines up."""
+    return "-" if v is None else f"{v:,.1f}"
+
+
+def pct_pm(pm):
+    return "-" if pm is None else f"{pm / 10:.1f}%"
+
+
+def table(header, rows, numeric_from=1):
+    align = ["---" if i < numeric_from else "--:" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def poss(strategy):
+    return "Linux's" if strategy == "linux" else f"{strategy}'s"
+
+
+def listing(items):
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def count(n, what):
+    """'1 bad frame', '3 bad frames'."""
+    n = n or 0
+    return f"{num(n)} {what}" + ("" if n == 1 else "s")
+
+
+def cpus_label(cpus):
+    return count(cpus, "CPU")
+
+
+def threads_label(threads):
+    return count(threads, "thread")
+
+
+def lowest(values):
+    """The strategies with the lowest value (several on a tie)."""
+    present = {s: v for s, v in values.items() if v is not None}
+    low = min(present.values(), default=None)
+    return [s for s, v in present.items() if v == low]
+
+
+# --- the machine --------------------------------------------------------------
+
+def host_cpu():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return model, os.cpu_count() or 0
+
+
+# --- sections -----------------------------------------------------------------
+
+def time_config(res, bench, accel, metric):
+    """The CPU count of a time bench's row in the per-accel table: 1, unless the
+    bench only runs on more (futex_pingpong); None when it did not run."""
+    rows = res.select(bench=bench, accel=accel, metric=metric, threads=1)
+    cpus = sorted({r.cpus for r in rows})
+    if not cpus:
+        return None
+    return 1 if 1 in cpus else cpus[0]
+
+
+def time_table(res, accel, metric):
+    """A table of the time benches under one accel, or [] when there are none."""
+    lines, missing, body, ran, linux_won = [], [], [], [], []
+    for bench, _ in TIME_BENCHES:
+        cpus = time_config(res, bench, accel, metric)
+        if cpus is None:
+            missing.append(f"`{bench}`")
+            continue
+        vals = {s: res.value(bench, s, accel, cpus, 1, metric) for s in STRATEGIES}
+        if vals["linux"] is not None:
+            ran.append(bench)
+            if "linux" in lowest(vals):
+                linux_won.append(f"`{bench}`")
+        label = f"`{bench}`" + ("" if cpus == 1 else f" ({cpus_label(cpus)})")
+        body.append([label] + [cell(vals[s], vals["fixed"], s == "fixed") for s in STRATEGIES]
+                    + [", ".join(lowest(vals)) or "-"])
+    if not body:
+        return []
+    lines += table(["bench"] + list(STRATEGIES) + ["lowest"], body)
+    if ran:
+        lines += ["", f"Linux ran {len(ran)} of these benches and is lowest on "
+                  + (listing(linux_won) + "." if linux_won else "none of them.")]
+    if missing:
+        lines += ["", f"Not measured under {accel}: {', '.join(missing)}."]
+    return lines
+
+
+def section_header(res, csv_path):
+    model, cores = host_cpu()
+    try:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(csv_path)))
+    except OSError:
+        when = "unknown"
+    accels = res.accels()
+    counts = {a: len(res.select(accel=a)) for a in accels}
+    strategies = res.strategies()
+    lines = [
+        "# Kernel stack strategies: benchmark report",
+        "",
+        f"Generated by `tools/bench_report.py` from `{csv_path}`; do not edit, re-run "
+        "`make bench` (or the script) instead.",
+        "",
+        f"- Date: {when} (when the CSV was written)",
+        f"- Machine: {model}, {cores} logical CPUs (the host QEMU ran on)",
+        "- Accelerators: " + (", ".join(f"{a} ({counts[a]} rows)" for a in accels)
+                              or "none (the CSV has no rows)"),
+        "- Strategies: " + (", ".join(strategies) or "none")
+        + ("" if "linux" in strategies else
+           " (no Linux figures in this run)"),
+        "",
+        "Units: an icount-tsc tick is one guest instruction under QEMU's `-icount shift=0` "
+        "(deterministic and comparable across hosts, but not time); a tcg-tsc tick is "
+        "plain TCG's TSC, not a hardware cycle; only `cycles`, from KVM, are real cycles. "
+        "`linux` is Debian's Linux 6.1 kernel booted under the same QEMU settings. "
+        "A ratio `(1.42×)` is to `fixed` (Linux's 16 KiB stacks, on our kernel) in the "
+        "same run and configuration; `-` is a figure the run did not produce.",
+        "",
+    ]
+    return lines
+
+
+def section_main(res):
+    lines = ["## Main table: cost per operation (icount, 1 CPU, median)", ""]
+    body = time_table(res, "icount", "median")
+    if body:
+        lines += ["Median of the batches, icount-tsc per operation, one thread, one CPU.", ""]
+        lines += body
+        lines += ["", "Rows: " + "; ".join(f"`{b}` {what}" for b, what in TIME_BENCHES) + "."]
+    else:
+        lines += ["No icount figures in this run: see the secondary tables."]
+    lines.append("")
+    for accel in ("tcg", "kvm"):
+        body = time_table(res, accel, "median")
+        lines += [f"## Secondary: cost per operation under {accel} (median)", ""]
+        if not body:
+            lines += [f"No {accel} figures in this run"
+                      + (" (`ACCEL=kvm` adds them where KVM works)." if accel == "kvm" else "."),
+                      ""]
+            continue
+        unit = TIME_UNIT[accel]
+        what = ("real cycles" if accel == "kvm" else
+                "TCG's TSC: depends on the host and its load; not hardware cycles")
+        lines += [f"Secondary: {unit} per operation ({what}). 1 CPU unless the row says.", ""]
+        lines += body + [""]
+    return lines
+
+
+def section_memory(res):
+    lines = ["## Memory under load", ""]
+    groups = sorted({(r.accel, r.cpus) for r in res.select(bench="mixed_load")},
+                    key=lambda k: (ACCELS.index(k[0]), k[1]))
+    if not groups:
+        lines += ["`mixed_load` was not measured in this run.", ""]
+    for accel, cpus in groups:
+        rows = res.select(bench="mixed_load", accel=accel, cpus=cpus)
+        lines += [f"`mixed_load` ({accel}, {cpus_label(cpus)}): a third of the threads spin in "
+                  "user mode, a third loop on syscalls at mixed depths, a third sleep in the "
+                  "kernel on futexes.", ""]
+        body = []
+        for t in sorted({r.threads for r in rows}):
+            for s in res.strategies(bench="mixed_load", accel=accel, cpus=cpus, threads=t):
+                get = lambda m: res.value("mixed_load", s, accel, cpus, t, m)
+                fixed_kib = res.value("mixed_load", "fixed", accel, cpus, t, "resident_kib")
+                kib = get("resident_kib")
+                body.append([f"{t:,}", s, cell(kib, fixed_kib, s == "fixed"),
+                             kib1(get("kib_per_thread")), pct_pm(get("saving_pm")),
+                             num(get("cache_pages"))])
+        lines += table(["threads", "strategy", "resident KiB", "KiB per thread",
+                        "saving vs fixed", "cache pages"], body, numeric_from=2)
+        lines.append("")
+
+    for accel, cpus, threads in res.groups("pages_used_hist"):
+        metrics = hist_metrics(res, accel, cpus, threads)
+        lines += [f"`pages_used_hist` ({accel}, {cpus_label(cpus)}, {threads:,} threads): "
+                  "kernel entries that used n stack pages, from the mixed load (`fixed` "
+                  "takes no samples).", ""]
+        body = []
+        for s in res.strategies(bench="pages_used_hist", accel=accel, cpus=cpus,
+                                threads=threads):
+            counts = [res.value("pages_used_hist", s, accel, cpus, threads, m) for m in metrics]
+            total = sum(c for c in counts if c is not None)
+            one = div(counts[0] if metrics and metrics[0] == "p1" else None, total)
+            body.append([s] + [num(c) for c in counts] + [num(total),
+                        "-" if one is None else f"{100 * one:.1f}%"])
+        lines += table(["strategy"] + metrics + ["entries", "used 1 page"], body)
+        lines.append("")
+
+    lines += sleepers_lines(res)
+    return lines
+
+
+def hist_metrics(res, accel, cpus, threads):
+    ms = {r.metric for r in res.select(bench="pages_used_hist", accel=accel, cpus=cpus,
+                                       threads=threads)}
+    return sorted((m for m in ms if re.match(r"^p[0-9]+$", m)), key=lambda m: int(m[1:]))
+
+
+def sleepers_lines(res):
+    lines = []
+    for accel, cpus, threads in res.groups("sleepers_kernel_stack"):
+        lines += [f"`sleepers_kernel_stack` ({accel}, {cpus_label(cpus)}): kernel stack held "
+                  f"with {threads:,} threads asleep in the kernel (Linux: `KernelStack` in "
+                  "`/proc/meminfo`, which also counts its kernel threads).", ""]
+        kib = {s: res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib")
+               for s in STRATEGIES}
+        per = {s: res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib_per_thread")
+               for s in STRATEGIES}
+        body = [[s, cell(kib[s], kib["fixed"], s == "fixed"), kib1(per[s]),
+                 ratio(None if s == "linux" else div(kib[s], kib["linux"]))]
+                for s in STRATEGIES if kib[s] is not None or per[s] is not None]
+        lines += table(["strategy", "KiB", "KiB per thread", "vs Linux"], body)
+        lines.append("")
+        if kib["linux"] is not None:
+            ours = [f"{s} {num(kib[s])} ({ratio(div(kib[s], kib['linux']))})"
+                    for s in OURS if kib[s] is not None]
+            lines += [f"Linux holds {num(kib['linux'])} KiB for these sleepers; ours: "
+                      f"{listing(ours)} of Linux's figure.", ""]
+        else:
+            lines += ["No Linux figure in this run to set ours against.", ""]
+    return lines
+
+
+def scaling(res, bench, accel):
+    """{strategy: {threads: median}} at 1 CPU, or None without threads > 1."""
+    rows = res.select(bench=bench, accel=accel, cpus=1, metric="median")
+    if not any(r.threads > 1 for r in rows):
+        return None
+    out = {}
+    for s in res.strategies(bench=bench, accel=accel, cpus=1, metric="median"):
+        out[s] = {r.threads: res.value(bench, s, accel, 1, r.threads, "median")
+                  for r in rows if r.strategy == s}
+    return out
+
+
+def growth(points):
+    """Cost at the most threads over cost at threads=1."""
+    if 1 not in points or len(points) < 2:
+        return None
+    return div(points[max(points)], points[1])
+
+
+def futex_wake(res, accel):
+    """(cpus, {strategy: {N: (per_waiter, total)}}) or None."""
+    rows = res.select(bench="futex_wake_n", accel=accel)
+    if not rows:
+        return None
+    cpus = min(r.cpus for r in rows)
+    out = {}
+    for s in res.strategies(bench="futex_wake_n", accel=accel, cpus=cpus):
+        ns = sorted({r.threads for r in rows if r.strategy == s and r.cpus == cpus})
+        out[s] = {n: (res.value("futex_wake_n", s, accel, cpus, n, "per_waiter"),
+                      res.value("futex_wake_n", s, accel, cpus, n, "total")) for n in ns}
+    return cpus, out
+
+
+def linear_ratio(points):
+    per = {n: pw for n, (pw, _) in points.items() if pw is not None}
+    if len(per) < 2:
+        return None
+    return div(per[max(per)], per[min(per)])
+
+
+def smp_accel(res, bench):
+    """The accel with this bench at 1 CPU and at more; plain TCG preferred."""
+    for accel in ("tcg", "kvm", "icount"):
+        cpus = {r.cpus for r in res.select(bench=bench, accel=accel, threads=1,
+                                           metric="median")}
+        if 1 in cpus and len(cpus) > 1:
+            return accel, max(cpus)
+    return None, None
+
+
+def section_scaling(res):
+    lines = ["## Scaling", "",
+             "### Cost against the number of threads", "",
+             "Median per operation with that many other threads asleep (1 CPU); the last "
+             f"column is the cost at the most threads over the cost at one (target: at most "
+             f"{FLAT_LIMIT}×).", ""]
+    for bench in SCALING_BENCHES:
+        shown = False
+        for accel in ACCELS:
+            data = scaling(res, bench, accel)
+            if data is None:
+                continue
+            shown = True
+            ts = sorted({t for pts in data.values() for t in pts})
+            lines += [f"`{bench}` ({TIME_UNIT[accel]}):", ""]
+            body = [[s] + [num(data[s].get(t)) for t in ts] + [ratio(growth(data[s]))]
+                    for s in data]
+            lines += table(["strategy"] + [threads_label(t) for t in ts] + ["most / 1"], body)
+            lines.append("")
+        if not shown:
+            lines += [f"`{bench}`: not measured with more than one thread.", ""]
+
+    lines += ["### `futex_wake_n`: waking N waiters", ""]
+    shown = False
+    for accel in ACCELS:
+        fw = futex_wake(res, accel)
+        if fw is None:
+            continue
+        shown = True
+        cpus, data = fw
+        ns = sorted({n for pts in data.values() for n in pts})
+        lines += [f"Per waiter ({TIME_UNIT[accel]}, {cpus_label(cpus)}); linear in N means the "
+                  f"cost per waiter stays roughly constant (target: the largest N at most "
+                  f"{LINEAR_LIMIT}× the smallest).", ""]
+        body = []
+        for s, pts in data.items():
+            r = linear_ratio(pts)
+            verdict = "-" if r is None else ("linear" if r <= LINEAR_LIMIT else
+                                            f"not linear: grows {ratio(r, 1)}")
+            body.append([s] + [num(pts.get(n, (None, None))[0]) for n in ns]
+                        + [ratio(r), verdict])
+        lines += table(["strategy"] + [f"N={n:,}" for n in ns] + ["largest / smallest",
+                                                                  "verdict"], body)
+        lines += ["", "Total for all N waiters:", ""]
+        lines += table(["strategy"] + [f"N={n:,}" for n in ns],
+                       [[s] + [num(pts.get(n, (None, None))[1]) for n in ns]
+                        for s, pts in data.items()])
+        lines.append("")
+    if not shown:
+        lines += ["`futex_wake_n` was not measured in this run.", ""]
+
+    lines += ["### Several CPUs", ""]
+    body = []
+    for bench in SMP_BENCHES:
+        accel, many = smp_accel(res, bench)
+        if accel is None:
+            continue
+        for s in res.strategies(bench=bench, accel=accel, cpus=many, threads=1):
+            one = res.value(bench, s, accel, 1, 1, "median")
+            more = res.value(bench, s, accel, many, 1, "median")
+            r = div(more, one)
+            body.append([f"`{bench}`", s, accel, num(one), cpus_label(many), num(more),
+                         ratio(r), "-" if r is None else ("yes" if r <= SMP_LIMIT else "no")])
+    if body:
+        lines += [f"Median per operation on several CPUs against one (target: within "
+                  f"{SMP_LIMIT}×).", ""]
+        lines += table(["bench", "strategy", "accel", "1 CPU", "on", "more CPUs", "ratio",
+                        f"within {SMP_LIMIT}×"], body, numeric_from=3)
+    else:
+        lines += ["`thread_create_join` and `yield_pingpong` were not measured on more "
+                  "than one CPU."]
+    lines.append("")
+    return lines
+
+
+# --- the objections -----------------------------------------------------------
+
+def primary(res, bench, **want):
+    accels = res.accels(bench=bench, **want)
+    return accels[0] if accels else None
+
+
+def objection_tlb(res):
+    lines = ['### "Every entry and exit pays for TLB flushes" (Gleixner)', ""]
+    accel = primary(res, "null_syscall", cpus=1, threads=1, metric="median")
+    if accel is None:
+        return lines + ["Not measured: no `null_syscall` in this run.", ""]
+    unit = TIME_UNIT[accel]
+    v = lambda b, s: res.value(b, s, accel, 1, 1, "median")
+    fixed = v("null_syscall", "fixed")
+    said = []
+    for s in ("eager", "lazy"):
+        mine = v("null_syscall", s)
+        r = div(mine, fixed)
+        if r is None:
+            continue
+        more = f"{num(abs(mine - fixed))} {'more' if mine >= fixed else 'less'} per round trip"
+        if not said:
+            said.append(f"{poss(s)} null syscall costs {ratio(r)} fixed's ({num(mine)} against "
+                        f"{num(fixed)} {unit}: {more})")
+        else:
+            said.append(f"{poss(s)} {ratio(r)} ({num(mine)}: {more})")
+    if said:
+        lines.append(f"Under {accel}, " + "; ".join(said) + ".")
+    else:
+        lines.append("eager's and lazy's null syscall, or fixed's, were not measured.")
+    for s in ("eager", "lazy"):
+        depths = []
+        for depth, bench in DEPTHS[1:]:
+            r = div(v(bench, s), v(bench, "fixed"))
+            if r is not None:
+                depths.append(f"{ratio(r)} at {depth} KiB")
+        if depths:
+            depths[0] = depths[0].replace(" at", " fixed's at", 1)
+            lines.append(f"Under {s} a syscall that uses kernel stack costs {listing(depths)}.")
+    lines.append("")
+
+    body = []
+    for s in OURS:
+        cells = []
+        for op in STRATEGY_OPS:
+            a = primary(res, op, strategy=s)
+            cells += [num(res.value(op, s, a, 1, 1, m) if a else None)
+                      for m in ("median", "invlpg")]
+        if any(c != "-" for c in cells):
+            body.append([s] + cells)
+    if not body:
+        return lines + ["`expand`, `shrink` and `growth_fault` were not measured.", ""]
+    lines += [f"The strategies' own operations: median cost ({unit} where measured under "
+              f"{accel}) and `invlpg` per operation.", ""]
+    lines += table(["strategy", "expand", "invlpg", "shrink", "invlpg", "growth fault",
+                    "invlpg"], body)
+    lines.append("")
+    when = {"eager": "on every entry and exit from user mode",
+            "fault": "only in a syscall that grew its stack",
+            "lazy": "only around a switch-out that gave pages back, never in a syscall loop"}
+    for s in OURS:
+        ops = []
+        for op in STRATEGY_OPS:
+            a = primary(res, op, strategy=s, metric="invlpg")
+            inv = res.value(op, s, a, 1, 1, "invlpg") if a else None
+            if inv is not None:
+                ops.append(f"{num(inv)}{' invlpg' if not ops else ''} per "
+                           f"{op.replace('_', ' ')}")
+        if ops:
+            lines.append(f"{s} issues {listing(ops)}, {when.get(s, '')}.")
+    return lines + [""]
+
+
+def objection_sleepers(res):
+    lines = ['### "Sleeping threads keep their whole stack" (Gerst)', ""]
+    groups = sorted({(r.accel, r.cpus) for r in res.select(bench="mixed_load")},
+                    key=lambda k: (ACCELS.index(k[0]), k[1]))
+    if not groups:
+        lines += ["`mixed_load` was not measured in this run."]
+    else:
+        accel, cpus = groups[0]
+        t = max(r.threads for r in res.select(bench="mixed_load", accel=accel, cpus=cpus))
+        kib = {s: res.value("mixed_load", s, accel, cpus, t, "resident_kib") for s in OURS}
+        per = {s: res.value("mixed_load", s, accel, cpus, t, "kib_per_thread") for s in OURS}
+        pm = {s: res.value("mixed_load", s, accel, cpus, t, "saving_pm") for s in OURS}
+        parts = []
+        for s in OURS:
+            if kib[s] is None:
+                continue
+            extra = "" if s == "fixed" else f", saving {pct_pm(pm[s])}"
+            parts.append(f"{s} {num(kib[s])} KiB ({kib1(per[s])} KiB per thread{extra})")
+        lines.append(f"With {t:,} threads in the mixed load (a third of them asleep in the "
+                     f"kernel; {accel}, {cpus_label(cpus)}) the threads' kernel stacks take "
+                     f"{listing(parts)}. 75% is the ceiling: one page of four per thread.")
+        best = [s for s in OURS if s != "fixed" and pm[s] is not None]
+        if best:
+            top = max(best, key=lambda s: pm[s])
+            lines.append(f"Under load {top} saves the most ({pct_pm(pm[top])} against fixed); "
+                         "the tables under Memory give every thread count.")
+    sl = [g for g in res.groups("sleepers_kernel_stack")]
+    if sl:
+        accel, cpus, threads = sl[0]
+        kib = {s: res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib")
+               for s in STRATEGIES}
+        ours = [f"{s} {num(kib[s])} KiB" for s in OURS if kib[s] is not None]
+        linux = ("" if kib["linux"] is None else
+                 f"Linux holds {num(kib['linux'])} KiB; ")
+        lines.append(f"With {threads:,} threads asleep in the kernel and nothing else: "
+                     f"{linux}{listing(ours)}.")
+    return lines + [""]
+
+
+def objection_ist(res):
+    lines = ['### "#DF and IST are fragile" (Lutomirski, Anvin)', ""]
+    accel = primary(res, "demand_fault", strategy="fault", cpus=1, threads=1, metric="median")
+    if accel is None:
+        lines.append("`demand_fault` under fault was not measured.")
+    else:
+        unit = TIME_UNIT[accel]
+        mine = res.value("demand_fault", "fault", accel, 1, 1, "median")
+        fixed = res.value("demand_fault", "fixed", accel, 1, 1, "median")
+        linux = res.value("demand_fault", "linux", accel, 1, 1, "median")
+        if fixed is not None:
+            lines.append(f"Under fault every #PF enters through its own IST stack: a user demand "
+                         f"fault costs {num(mine)} {unit} against fixed's {num(fixed)} "
+                         f"({ratio(div(mine, fixed))}, {num(mine - fixed)} added to every user "
+                         f"fault, {accel}).")
+        else:
+            lines.append(f"A user demand fault under fault costs {num(mine)} {unit} ({accel}); "
+                         "fixed's was not measured.")
+        if linux is not None:
+            lines.append(f"Linux's costs {num(linux)} on the same clock.")
+    accel = primary(res, "growth_fault", strategy="fault", cpus=1, threads=1)
+    if accel is not None:
+        cost = res.value("growth_fault", "fault", accel, 1, 1, "median")
+        inv = res.value("growth_fault", "fault", accel, 1, 1, "invlpg")
+        lines.append(f"A growth fault (a stack page mapped from the per-CPU reserve on the IST "
+                     f"stack) costs {num(cost)} {TIME_UNIT[accel]} with {num(inv)} invlpg.")
+        d4 = [res.value("syscall_stack_4k", s, accel, 1, 1, "median") for s in ("fault", "fixed")]
+        if None not in d4:
+            lines.append(f"A syscall 4 KiB deep, which grows the stack once, costs "
+                         f"{ratio(div(*d4))} fixed's under fault.")
+    lines.append("The nested-fault, context-switch and copy_from_user races are covered by the "
+                 "tests under `kstack=fault` (docs/DESIGN.md 5.2), not measured here.")
+    return lines + [""]
+
+
+def objection_hazard(res):
+    lines = ['### "Other CPUs hold stale TLB entries" (Wilcox, Stevens)', ""]
+    any_rows = False
+    for mode in ("safe", "unsafe"):
+        bench = f"tlb_hazard_{mode}"
+        for accel, cpus, threads in res.groups(bench):
+            any_rows = True
+            body, bad = [], []
+            total = {m: 0 for m in HAZARD_METRICS}
+            for s in res.strategies(bench=bench, accel=accel, cpus=cpus, threads=threads):
+                vals = {m: res.value(bench, s, accel, cpus, threads, m) for m in HAZARD_METRICS}
+                body.append([s] + [num(vals[m]) for m in HAZARD_METRICS])
+                for m in HAZARD_METRICS:
+                    total[m] += vals[m] or 0
+                if (vals["stale_reads"] or 0) + (vals["bad_frames"] or 0) > 0:
+                    bad.append(f"{s} {count(vals['stale_reads'], 'stale read')} and "
+                               f"{count(vals['bad_frames'], 'bad frame')}")
+            lines += [f"`{bench}`: booted with `kstack_tlb={mode}` ({accel}, "
+                      f"{cpus_label(cpus)}):", ""]
+            lines += table(["strategy"] + list(HAZARD_METRICS), body)
+            lines.append("")
+            over = (f"over {num(total['deep_sleeps'])} deep sleeps and "
+                    f"{num(total['migrations'])} migrations")
+            if bad:
+                lines.append(f"With `{mode}`: {listing(bad)}, {over}.")
+            else:
+                lines.append(f"With `{mode}`: no stale read and no bad frame under any strategy "
+                             f"{over}.")
+            if mode == "unsafe" and not bad:
+                lines.append("The unsafe mode caught nothing either: this run did not provoke "
+                             "the hazard, so the safe figures prove less than they seem.")
+            lines.append("")
+    if not any_rows:
+        lines += ["`tlb_hazard_safe` and `tlb_hazard_unsafe` were not measured.", ""]
+    return lines
+
+
+def objection_oom(res):
+    lines = ['### "Memory at expansion cannot be guaranteed" (Gleixner, Hansen, 2026)', ""]
+    groups = res.groups("oom_hold")
+    if not groups:
+        return lines + ["`oom_hold` was not measured.", ""]
+    for accel, cpus, threads in groups:
+        body, said = [], []
+        for s in res.strategies(bench="oom_hold", accel=accel, cpus=cpus, threads=threads):
+            v = {m: res.value("oom_hold", s, accel, cpus, threads, m) for m in OOM_METRICS}
+            body.append([s] + [num(v[m]) for m in OOM_METRICS])
+            said.append(f"{s} {count(v['expand_failed'], 'failed expansion')}, "
+                        f"{count(v['refused'], 'refused entry').replace('entrys', 'entries')}"
+                        f" and {count(v['switch_in_waits'], 'put-off switch-in')}")
+        lines += [f"`oom_hold` ({accel}, {cpus_label(cpus)}): a hog holds free memory at zero "
+                  "while threads enter the kernel and sleep in it.", ""]
+        lines += table(["strategy"] + list(OOM_METRICS), body) + [""]
+        lines += ["While the hog held its pages: " + "; ".join(said) + ". A refused entry "
+                  "fails its syscall with -ENOMEM before dispatch, and the thread goes on; a "
+                  "put-off switch-in waits until the idle thread has refilled the cache "
+                  "(docs/DESIGN.md 5.1 and 12).", ""]
+    return lines
+
+
+# --- the targets --------------------------------------------------------------
+
+def target(head, where, ratios, limit, strict=False, of=""):
+    """One line of the targets list: holds when every ratio is within the limit."""
+    ratios = {s: r for s, r in ratios.items() if r is not None}
+    if not ratios:
+        return f"{head}: not measured"
+    over = [s for s, r in ratios.items() if (r >= limit if strict else r > limit)]
+    figures = ", ".join(f"{s} {ratio(r, 3)}" for s, r in ratios.items())
+    verdict = "**holds**" if not over else "**does not hold**" + (
+        f" for {', '.join(over)}" if len(ratios) > 1 else "")
+    return f"{head}: {verdict}; {figures}{of} ({where})"
+
+
+def section_targets(res):
+    items = []
+    med = lambda b, s, a, cpus=1, t=1: res.value(b, s, a, cpus, t, "median")
+
+    fixed = med("null_syscall", "fixed", "icount")
+    for s, limit in (("eager", EAGER_LIMIT), ("lazy", LAZY_LIMIT)):
+        items.append(target(f"{poss(s)} null syscall at most {limit}× fixed's", "icount",
+                            {s: div(med("null_syscall", s, "icount"), fixed)}, limit))
+    linux = med("null_syscall", "linux", "icount")
+    items.append(target("fixed's null syscall below Linux's getpid", "icount",
+                        {"fixed": div(fixed, linux)}, 1.0, strict=True,
+                        of="" if None in (fixed, linux) else
+                        f" Linux's, {num(fixed)} against {num(linux)}"))
+
+    a = primary(res, "thread_create_join", strategy="linux", cpus=1, threads=1,
+                metric="median") or "icount"
+    linux = med("thread_create_join", "linux", a)
+    items.append(target("thread create plus join no slower than Linux's", a,
+                        {s: div(med("thread_create_join", s, a), linux) for s in OURS}, 1.0,
+                        of=" of Linux's"))
+
+    for bench in SCALING_BENCHES:
+        accel = next((a for a in ACCELS if scaling(res, bench, a)), None)
+        data = scaling(res, bench, accel) if accel else {}
+        items.append(target(f"`{bench}` flat in the number of threads (the most threads "
+                            f"at most {FLAT_LIMIT}× one)", accel,
+                            {s: growth(p) for s, p in data.items() if s in OURS}, FLAT_LIMIT))
+
+    accel = next((a for a in ACCELS if futex_wake(res, a)), None)
+    data = futex_wake(res, accel)[1] if accel else {}
+    items.append(target(f"`futex_wake_n` linear in N (per waiter, the largest N at most "
+                        f"{LINEAR_LIMIT}× the smallest)", accel,
+                        {s: linear_ratio(p) for s, p in data.items() if s in OURS},
+                        LINEAR_LIMIT))
+
+    for bench in SMP_BENCHES:
+        accel, many = smp_accel(res, bench)
+        where = f"{accel}, {cpus_label(many)} against 1" if accel else None
+        ratios = {} if accel is None else {
+            s: div(med(bench, s, accel, many), med(bench, s, accel, 1))
+            for s in res.strategies(bench=bench, accel=accel, cpus=many) if s in OURS}
+        items.append(target(f"`{bench}` on {cpus_label(many or 4)} within {SMP_LIMIT}× of "
+                            "1 CPU, per operation", where, ratios, SMP_LIMIT))
+    return ["## Targets (issue 10)", "",
+            "Computed from this CSV; a ratio is shown to three places so that one just over "
+            "its limit is not rounded under it.", ""] + [f"- {i}" for i in items] + [""]
+
+
+# --- the plots ----------------------------------------------------------------
+
+def gnuplot_terminal(gnuplot):
+    probe = subprocess.run([gnuplot, "-e", "set terminal pngcairo"], capture_output=True,
+                           text=True)
+    if probe.returncode == 0 and not probe.stderr.strip():
+        return "pngcairo size 960,560 noenhanced font ',11'"
+    return "png size 960,560 noenhanced"
+
+
+def plot_script(name, terminal, csv_path, title, xlabel, ylabel, body):
+    return "\n".join([
+        f"# Generated by tools/bench_report.py from {csv_path}.",
+        f"# Re-draw: run `gnuplot {name}.gp` in this directory (it writes ../{name}.png).",
+        f"set terminal {terminal}",
+        f"set output '../{name}.png'",
+        f"set title \"{title}\"",
+        f"set xlabel \"{xlabel}\"",
+        f"set ylabel \"{ylabel}\"",
+        "set grid",
+        "set key outside right top",
+        "set datafile missing '?'",
+        *body, ""])
+
+
+def style(s, i):
+    return f"lc rgb '{COLORS.get(s, '#888888')}' lw 2 pt {i + 5} ps 1.2"
+
+
+def write_dat(path, header, rows):
+    with open(path, "w") as f:
+        f.write("# " + " ".join(header) + "\n")
+        for row in rows:
+            f.write(" ".join("?" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+                             for v in row) + "\n")
+
+
+def no_data(what):
+    """A plot that says what is missing: make test checks every plot exists."""
+    return ("no data", "", ["unset key", "unset tics",
+                            f"set label 1 \"no {what} in this run\" at graph 0.5,0.5 center",
+                            "set xrange [0:1]", "set yrange [0:1]", "plot NaN notitle"])
+
+
+def lines_plot(plots_dir, dat, xs, series, xcol_label, log_x, extra=()):
+    """Writes the data file, one column per strategy; returns the commands drawing it."""
+    strategies = [s for s in STRATEGIES if s in series]
+    write_dat(os.path.join(plots_dir, dat), [xcol_label] + strategies,
+              [[x] + [series[s].get(x) for s in strategies] for x in xs])
+    body = list(extra)
+    if log_x and xs and xs[0] > 0:
+        # a margin either side, in proportion, so the end points are not on the frame
+        body += ["set logscale x", f"set xrange [{xs[0] / 1.5:g}:{xs[-1] * 1.5:g}]"]
+    body.append("set yrange [0:*]")
+    parts = [f"'{dat}' using 1:{i + 2} with linespoints {style(s, i)} title '{s}'"
+             for i, s in enumerate(strategies)]
+    return body + ["plot " + ", \\\n     ".join(parts)]
+
+
+def plot_memory(res, plots_dir):
+    groups = sorted({(r.accel, r.cpus) for r in res.select(bench="mixed_load",
+                                                           metric="resident_kib")},
+                    key=lambda k: (ACCELS.index(k[0]), k[1]))
+    if not groups:
+        return no_data("mixed_load")
+    accel, cpus = groups[0]
+    rows = res.select(bench="mixed_load", metric="resident_kib", accel=accel, cpus=cpus)
+    series = {}
+    for r in rows:
+        series.setdefault(r.strategy, {})[r.threads] = r.value
+    xs = sorted({r.threads for r in rows})
+    return (f"{accel}, {cpus_label(cpus)}", "resident kernel stack (KiB)",
+            lines_plot(plots_dir, "memory_vs_threads.dat", xs, series, "threads", True))
+
+
+def plot_depth(res, plots_dir):
+    accel = primary(res, "null_syscall", cpus=1, threads=1, metric="median")
+    if accel is None:
+        return no_data("null_syscall")
+    series = {}
+    for depth, bench in DEPTHS:
+        for s in STRATEGIES:
+            v = res.value(bench, s, accel, 1, 1, "median")
+            if v is not None:
+                series.setdefault(s, {})[depth] = v
+    return (f"{accel}, 1 CPU", f"median {TIME_UNIT[accel]} per syscall",
+            lines_plot(plots_dir, "syscall_vs_depth.dat", [d for d, _ in DEPTHS], series,
+                       "depth_kib", False,
+                       extra=["set xtics (" + ", ".join(f"'{d}' {d}" for d, _ in DEPTHS) + ")",
+                              "set xrange [-0.5:12.5]"]))
+
+
+def plot_threads(res, plots_dir):
+    accel = next((a for a in ACCELS if scaling(res, "null_syscall", a)), None)
+    if accel is None:
+        return no_data("null_syscall with more than one thread")
+    series = scaling(res, "null_syscall", accel)
+    xs = sorted({t for p in series.values() for t in p})
+    return (f"{accel}, 1 CPU", f"median {TIME_UNIT[accel]} per null syscall",
+            lines_plot(plots_dir, "syscall_vs_threads.dat", xs, series, "threads", True))
+
+
+def plot_hist(res, plots_dir):
+    groups = res.groups("pages_used_hist")
+    if not groups:
+        return no_data("pages_used_hist")
+    accel = groups[0][0]
+    _, cpus, threads = max(g for g in groups if g[0] == accel)
+    metrics = hist_metrics(res, accel, cpus, threads)
+    shares = {}
+    for s in res.strategies(bench="pages_used_hist", accel=accel, cpus=cpus, threads=threads):
+        counts = [res.value("pages_used_hist", s, accel, cpus, threads, m) or 0 for m in metrics]
+        if sum(counts) > 0:  # fixed takes no samples
+            shares[s] = [100.0 * c / sum(counts) for c in counts]
+    if not shares:
+        return no_data("pages_used_hist samples")
+    strategies = [s for s in STRATEGIES if s in shares]
+    write_dat(os.path.join(plots_dir, "pages_used_hist.dat"), ["pages"] + strategies,
+              [[m[1:]] + [round(shares[s][i], 3) for s in strategies]
+               for i, m in enumerate(metrics)])
+    parts = [f"'pages_used_hist.dat' using {i + 2}" + (":xtic(1)" if i == 0 else "")
+             + f" lc rgb '{COLORS.get(s, '#888888')}' title '{s}'"
+             for i, s in enumerate(strategies)]
+    body = ["set style data histogram", "set style histogram cluster gap 1",
+            "set style fill solid 0.85 border -1", "set boxwidth 0.9", "set yrange [0:*]",
+            "set grid noxtics", "plot " + ", \\\n     ".join(parts)]
+    return (f"{accel}, {cpus_label(cpus)}, {threads:,} threads",
+            "share of the sampled entries (%)", body)
+
+
+def draw_plots(res, out, csv_path):
+    """Writes <out>/plots/*.dat and *.gp and runs gnuplot on each; returns errors."""
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        return ["gnuplot not found: install Debian's gnuplot-nox (tools/setup.sh does)"]
+    plots_dir = os.path.join(out, "plots")
+    os.makedirs(plots_dir, exist_ok=True)
+    terminal = gnuplot_terminal(gnuplot)
+    builders = {
+        "memory_vs_threads": (plot_memory, "threads (log)",
+                              "Resident kernel stack under the mixed load"),
+        "syscall_vs_depth": (plot_depth, "kernel stack used by the syscall (KiB)",
+                             "Cost of a syscall against its stack depth"),
+        "pages_used_hist": (plot_hist, "stack pages used by one kernel entry",
+                            "Pages-used histogram, mixed load"),
+        "syscall_vs_threads": (plot_threads, "other threads asleep (log)",
+                               "Null syscall against the number of threads"),
+    }
+    errors = []
+    for name, _ in PLOTS:
+        build, xlabel, title = builders[name]
+        dat = os.path.join(plots_dir, name + ".dat")
+        if os.path.exists(dat):  # a plot with no data this time writes none
+            os.remove(dat)
+        config, ylabel, body = build(res, plots_dir)
+        gp = os.path.join(plots_dir, name + ".gp")
+        with open(gp, "w") as f:
+            f.write(plot_script(name, terminal, csv_path, f"{title} ({config})", xlabel,
+                                ylabel, body))
+        png = os.path.join(out, name + ".png")
+        if os.path.exists(png):
+            os.remove(png)
+        run = subprocess.run([gnuplot, name + ".gp"], cwd=plots_dir, capture_output=True,
+                             text=True)
+        if run.returncode != 0 or not os.path.exists(png):
+            errors.append(f"gnuplot failed on {gp}: {run.stderr.strip() or 'no PNG written'}")
+    return errors
+
+
+def section_plots():
+    lines = ["## Plots", "",
+             "The data files and gnuplot scripts are in `plots/` next to this report; "
+             "re-draw one with `cd plots && gnuplot <name>.gp`.", ""]
+    for name, what in PLOTS:
+        lines += [f"![{what}]({name}.png)", "", f"*{what}* (`{name}.png`)", ""]
+    return lines
+
+
+# --- the rest -----------------------------------------------------------------
+
+def section_minimums(res):
+    lines = ["## Appendix: minimum per operation", "",
+             "The fastest batch, per operation, one thread; same layout as the medians.", ""]
+    shown = False
+    for accel in ACCELS:
+        body = time_table(res, accel, "min")
+        if body:
+            shown = True
+            lines += [f"{accel} ({TIME_UNIT[accel]}):", ""] + body + [""]
+    return lines if shown else []
+
+
+def section_other(res):
+    left = [r for r in res.rows if r.key() not in res.used]
+    if not left:
+        return []
+    lines = ["## Other figures", "",
+             "Every row of the CSV that no section above shows, so that a new bench or metric "
+             "appears without a change to tools/bench_report.py.", ""]
+    keys = {}
+    for r in left:
+        keys.setdefault((r.bench, r.accel, r.cpus, r.threads, r.metric, r.unit), {})[
+            r.strategy] = r.value
+    body = []
+    order = lambda k: (k[0], ACCELS.index(k[1]), k[2], k[3], k[4], k[5])
+    for k in sorted(keys, key=order):
+        vals = keys[k]
+        fixed = vals.get("fixed")
+        if fixed is None:  # the fixed row may have been shown elsewhere
+            fixed = res.by_key.get((k[0], "fixed", k[1], k[2], k[3], k[4]))
+            fixed = fixed.value if fixed is not None else None
+        body.append([f"`{k[0]}`", k[1], k[2], f"{k[3]:,}", k[4], k[5]]
+                    + [cell(vals.get(s), fixed, s == "fixed") for s in STRATEGIES])
+    lines += table(["bench", "accel", "cpus", "threads", "metric", "unit"] + list(STRATEGIES),
+                   body, numeric_from=6)
+    return lines + [""]
+
+
+def build_report(res, csv_path):
+    lines = section_header(res, csv_path)
+    lines += section_main(res)
+    lines += section_memory(res)
+    lines += section_scaling(res)
+    lines += ["## The LKML objections, answered with this run's figures", ""]
+    lines += objection_tlb(res)
+    lines += objection_sleepers(res)
+    lines += objection_ist(res)
+    lines += objection_hazard(res)
+    lines += objection_oom(res)
+    lines += section_targets(res)
+    lines += section_plots()
+    lines += section_minimums(res)
+    lines += section_other(res)  # last: it shows what the others did not use
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def report(csv_path, out):
+    rows, problems = read_csv(csv_path)
+    if problems:
+        for p in problems[:20]:
+            print(f"bench_report: {p}", file=sys.stderr)
+        if len(problems) > 20:
+            print(f"bench_report: ... and {len(problems) - 20} more", file=sys.stderr)
+        print(f"bench_report: {csv_path} is malformed: no report written", file=sys.stderr)
+        return 1
+    os.makedirs(out, exist_ok=True)
+    res = Results(rows)
+    errors = draw_plots(res, out, csv_path)  # first: the plots mark the rows they use too
+    text = build_report(res, csv_path)
+    path = os.path.join(out, "report.md")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    for e in errors:
+        print(f"bench_report: {e}", file=sys.stderr)
+    if errors:
+        print(f"bench_report: wrote {path}, but not every plot", file=sys.stderr)
+        return 2
+    print(f"bench_report: wrote {path} and {len(PLOTS)} plots from {len(rows)} rows")
+    return 0
+
+
+def check(csv_path, out):
+    rows, problems = read_csv(csv_path)
+    if not problems and not rows:
+        problems.append(f"{csv_path} has the header and no rows: the benchmark reported nothing")
+    path = os.path.join(out, "report.md")
+    text = None
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if os.path.getmtime(path) < os.path.getmtime(csv_path):
+            problems.append(f"{path} is older than {csv_path}: the report was not regenerated")
+    except OSError as e:
+        problems.append(f"{path}: {e.strerror}")
+    if text is not None:
+        for what, names in (("strategy", sorted({r.strategy for r in rows})),
+                            ("bench", sorted({r.bench for r in rows}))):
+            for name in names:
+                if not re.search(r"(?<![A-Za-z0-9_])" + re.escape(name) + r"(?![A-Za-z0-9_])",
+                                 text):
+                    problems.append(f"{path} does not mention {what} {name}")
+    pngs = [name + ".png" for name, _ in PLOTS]
+    if text is not None:
+        pngs += [p for p in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", text) if p not in pngs]
+    for png in pngs:
+        p = os.path.join(out, png)
+        try:
+            with open(p, "rb") as f:
+                if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                    problems.append(f"{p} is not a PNG (no PNG signature)")
+        except OSError as e:
+            problems.append(f"{p}: {e.strerror}")
+    for p in problems:
+        print(f"bench_report: check: {p}")
+    if problems:
+        print(f"bench_report: check failed: {count(len(problems), 'problem')}")
+        return 1
+    print(f"bench_report: check passed: {len(rows)} rows, report.md and {len(pngs)} plots")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--csv", default="build/bench/results.csv")
+    ap.add_argument("--out", default="build/bench", help="where report.md and the PNGs go")
+    ap.add_argument("--check", metavar="OUT", help="verify the CSV and OUT's report and plots")
+    args = ap.parse_args()
+    if not os.path.isfile(args.csv):
+        print(f"bench_report: {args.csv}: no such file (run `make bench` first)",
+              file=sys.stderr)
+        return 1 if args.check is not None else 2
+    if args.check is not None:
+        return check(args.csv, args.check)
+    return report(args.csv, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,475 @@
+/*
+ * bench.c: the guest side of `make bench` (tools/bench.py boots it once per
+ * strategy and accelerator). argv[1], from the kernel's initarg=, picks the
+ * plan: `micro` (costs per operation, 1 CPU, under -icount shift=0 for the
+ * primary table), `load` (memory under a mixed load, several CPUs), and
+ * their `-quick` forms with small counts (make test runs those).
+ *
+ * Each result is one console line, a JSON object the host turns into a row
+ * of build/bench/results.csv (docs/DESIGN.md section 10):
+ *   BENCH {"bench":...,"strategy":...,"cpus":...,"threads":...,"metric":...,"value":...,"unit":...}
+ * Times are TSC ticks per operation (unit "tsc": the host names the clock),
+ * from batches of operations: the median and the minimum over the batches.
+ * `BENCH-DONE` ends the run; `BENCH-ERROR <what>` reports a failure.
+ */
+#include "lib/string.h"
+#include "stdio.h"
+#include "syscall.h"
+#include "thread.h"
+
+#define PROGRAM "bench"
+#define PAGE 4096ul
+#define MAX_BATCHES 200
+
+static const char *const strategy_names[] = { "fixed", "eager", "fault", "lazy" };
+static struct kstat boot_k;
+static bool quick;
+static int errors;
+
+static inline uint64_t tsc_start(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t tsc_end(void)
+{
+    uint32_t lo, hi, aux;
+    __asm__ volatile("rdtscp; lfence" : "=a"(lo), "=d"(hi), "=c"(aux) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static struct kstat kstat_now(void)
+{
+    struct kstat k;
+    memset(&k, 0, sizeof(k));
+    if (sys_kstat(&k, sizeof(k)) != sizeof(k)) {
+        printf("BENCH-ERROR kstat failed\n");
+        errors++;
+    }
+    return k;
+}
+
+/* One result line; hundredths lets KiB per thread keep two decimals. */
+static void emit_x100(const char *bench, long threads, const char *metric, unsigned long x100, const char *unit)
+{
+    printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu.%02lu,"
+           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, x100 / 100,
+           x100 % 100, unit);
+}
+
+static void emit(const char *bench, long threads, const char *metric, unsigned long value, const char *unit)
+{
+    printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu,"
+           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, value, unit);
+}
+
+static void sort(uint64_t *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint64_t x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+}
+
+/* Median and minimum per operation of `batches` batches of `ops` calls of fn; returns the median. */
+static uint64_t measure(const char *bench, long threads, void (*fn)(unsigned long ops), unsigned long ops,
+                        int batches)
+{
+    static uint64_t per_op[MAX_BATCHES];
+    if (quick) {
+        ops = ops / 10 ? ops / 10 : 1;
+        batches = batches / 10 > 5 ? batches / 10 : 5;
+    }
+    fn(ops);                            /* warm-up: caches, demand faults, the first expansion */
+    for (int b = 0; b < batches; b++) {
+        uint64_t t0 = tsc_start();
+        fn(ops);
+        per_op[b] = (tsc_end() - t0) / ops;
+    }
+    sort(per_op, batches);
+    emit(bench, threads, "median", per_op[batches / 2], "tsc");
+    emit(bench, threads, "min", per_op[0], "tsc");
+    return per_op[batches / 2];
+}
+
+/* ---------------------------------------------------------------- the operations */
+
+static void op_getpid(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++)
+        sys_getpid();
+}
+
+static void op_yield(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++)
+        sys_yield();
+}
+
+static size_t stack_bytes;
+static void op_test_stack(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++)
+        sys_test_stack(stack_bytes);
+}
+
+static void empty_thread(void *arg)
+{
+    (void)arg;
+}
+
+static void op_thread_create_join(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++) {
+        int tid = thread_spawn(empty_thread, NULL);
+        if (tid < 0 || thread_join(tid, NULL) != 0) {
+            printf("BENCH-ERROR thread_create_join: %d\n", tid);
+            errors++;
+            return;
+        }
+    }
+}
+
+static void op_spawn_wait(unsigned long n)
+{
+    char *argv[] = { PROGRAM, "exit", NULL };
+    for (unsigned long i = 0; i < n; i++) {
+        long pid = sys_spawn(PROGRAM, argv);
+        if (pid < 0 || sys_wait((int)pid, NULL) != pid) {
+            printf("BENCH-ERROR spawn_wait: %ld\n", pid);
+            errors++;
+            return;
+        }
+    }
+}
+
+static void op_demand_fault(unsigned long n)
+{
+    long map = sys_mmap_anon(n * PAGE, PROT_READ | PROT_WRITE);
+    if (map < 0) {
+        printf("BENCH-ERROR demand_fault: mmap %ld\n", map);
+        errors++;
+        return;
+    }
+    for (unsigned long i = 0; i < n; i++)
+        ((volatile char *)map)[i * PAGE] = 1;
+    sys_munmap((void *)map, n * PAGE);
+}
+
+/* Two threads on one CPU taking turns: each yield of the measuring thread is two switches. */
+static volatile int pong_stop;
+static void yield_partner(void *arg)
+{
+    (void)arg;
+    while (!pong_stop)
+        sys_yield();
+}
+
+/* Two threads passing a token through futexes (several CPUs): one round trip per operation. */
+static volatile int token;
+static void futex_partner(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        while (__atomic_load_n(&token, __ATOMIC_ACQUIRE) == 0)
+            sys_futex_wait((int *)&token, 0, 0);
+        if (token < 0)
+            return;
+        __atomic_store_n(&token, 0, __ATOMIC_RELEASE);
+        sys_futex_wake((int *)&token, 1);
+    }
+}
+
+static void op_futex_roundtrip(unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++) {
+        __atomic_store_n(&token, 1, __ATOMIC_RELEASE);
+        sys_futex_wake((int *)&token, 1);
+        while (__atomic_load_n(&token, __ATOMIC_ACQUIRE) == 1)
+            sys_futex_wait((int *)&token, 1, 0);
+    }
+}
+
+/* In-kernel costs of the strategy's own operations: ticks per operation from test_kstack_bench. */
+/* Ticks per operation, and the stack invlpgs one operation does (counted by the kernel around it). */
+static void kstack_op(const char *bench, int op)
+{
+    unsigned long n = quick ? 100 : 1000;
+    int batches = quick ? 5 : 50;
+    uint64_t per_op[MAX_BATCHES];
+    for (int b = 0; b < batches; b++) {
+        long ticks = sys_test_kstack_bench(op, n);
+        if (ticks < 0) {
+            printf("BENCH-ERROR %s: %ld\n", bench, ticks);
+            errors++;
+            return;
+        }
+        per_op[b] = (uint64_t)ticks / n;
+    }
+    sort(per_op, batches);
+    emit(bench, 1, "median", per_op[batches / 2], "tsc");
+    emit(bench, 1, "min", per_op[0], "tsc");
+    long invlpgs = sys_test_kstack_bench(op | KSTACK_BENCH_INVLPG, n);
+    emit(bench, 1, "invlpg", invlpgs >= 0 ? (unsigned long)invlpgs / n : 0, "count");
+}
+
+/* ---------------------------------------------------------------- sleepers, for scaling and memory */
+
+static volatile int sleepers_release, sleepers_asleep;
+
+static void sleeper(void *arg)
+{
+    (void)arg;
+    __atomic_fetch_add(&sleepers_asleep, 1, __ATOMIC_RELAXED);
+    while (!__atomic_load_n(&sleepers_release, __ATOMIC_ACQUIRE))
+        sys_futex_wait((int *)&sleepers_release, 0, 0);
+}
+
+static int sleeper_tids[THREAD_MAX];
+static int nsleepers;
+
+/* Grows the population of threads asleep in futex_wait to `total`. */
+static bool sleepers_grow(int total)
+{
+    while (nsleepers < total) {
+        int tid = thread_spawn(sleeper, NULL);
+        if (tid < 0) {
+            printf("BENCH-ERROR %d sleepers: thread_spawn %d\n", nsleepers, tid);
+            errors++;
+            return false;
+        }
+        sleeper_tids[nsleepers++] = tid;
+    }
+    for (int i = 0; i < 2000 && __atomic_load_n(&sleepers_asleep, __ATOMIC_RELAXED) < total; i++)
+        sys_sleep_ms(5);
+    sys_sleep_ms(20);                   /* the last ones into futex_wait */
+    return true;
+}
+
+static void sleepers_end(void)
+{
+    __atomic_store_n(&sleepers_release, 1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&sleepers_release, nsleepers);
+    for (int i = 0; i < nsleepers; i++)
+        thread_join(sleeper_tids[i], NULL);
+    nsleepers = 0;
+    sleepers_asleep = sleepers_release = 0;
+}
+
+/* ---------------------------------------------------------------- plans */
+
+static void futex_wake_n(int n)
+{
+    static int tids[THREAD_MAX];
+    for (int i = 0; i < n; i++) {
+        tids[i] = thread_spawn(sleeper, NULL);
+        if (tids[i] < 0) {
+            printf("BENCH-ERROR futex_wake_n %d: thread_spawn %d\n", n, tids[i]);
+            errors++;
+            n = i;
+            break;
+        }
+    }
+    for (int i = 0; i < 4000 && __atomic_load_n(&sleepers_asleep, __ATOMIC_RELAXED) < n; i++)
+        sys_sleep_ms(5);
+    sys_sleep_ms(20);
+    __atomic_store_n(&sleepers_release, 1, __ATOMIC_RELEASE);
+    uint64_t t0 = tsc_start();
+    long woken = sys_futex_wake((int *)&sleepers_release, n);
+    uint64_t ticks = tsc_end() - t0;
+    for (int i = 0; i < n; i++)
+        thread_join(tids[i], NULL);
+    sleepers_asleep = sleepers_release = 0;
+    if (woken != n) {
+        printf("BENCH-ERROR futex_wake_n: woke %ld of %d\n", woken, n);
+        errors++;
+    }
+    emit("futex_wake_n", n, "total", ticks, "tsc");
+    emit("futex_wake_n", n, "per_waiter", n ? ticks / (uint64_t)n : 0, "tsc");
+}
+
+static void plan_micro(void)
+{
+    measure("null_syscall", 1, op_getpid, 1000, 200);
+    static const struct { const char *name; size_t bytes; } depths[] = {
+        { "syscall_stack_1k", 1024 }, { "syscall_stack_4k", 4096 },
+        { "syscall_stack_8k", 8192 }, { "syscall_stack_12k", 12288 },
+    };
+    for (int i = 0; i < 4; i++) {
+        stack_bytes = depths[i].bytes;
+        measure(depths[i].name, 1, op_test_stack, 1000, 200);
+    }
+    measure("yield_alone", 1, op_yield, 1000, 200);
+    pong_stop = 0;
+    int partner = thread_spawn(yield_partner, NULL);
+    measure("yield_pingpong", 1, op_yield, 1000, 200);
+    pong_stop = 1;
+    thread_join(partner, NULL);
+    if (boot_k.cpus > 1) {
+        token = 0;
+        partner = thread_spawn(futex_partner, NULL);
+        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
+        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
+        sys_futex_wake((int *)&token, 1);
+        thread_join(partner, NULL);
+    }
+    measure("thread_create_join", 1, op_thread_create_join, 20, 50);
+    measure("spawn_wait", 1, op_spawn_wait, 5, 20);
+    measure("demand_fault", 1, op_demand_fault, 256, 50);
+    if (boot_k.strategy != 0) {
+        kstack_op("expand", KSTACK_BENCH_EXPAND);
+        kstack_op("shrink", KSTACK_BENCH_SHRINK);
+    }
+    if (boot_k.strategy == 2)
+        kstack_op("growth_fault", KSTACK_BENCH_GROWTH);
+
+    /* The same costs with many threads asleep in the kernel: they must not grow. */
+    static const int populations[] = { 100, 1000, 10000 };
+    for (int p = 0; p < (quick ? 1 : 3); p++) {
+        if (!sleepers_grow(populations[p]))
+            break;
+        measure("null_syscall", populations[p], op_getpid, 1000, 200);
+        measure("yield_alone", populations[p], op_yield, 1000, 200);
+        measure("thread_create_join", populations[p], op_thread_create_join, 20, 50);
+    }
+    sleepers_end();
+    static const int wakers[] = { 10, 100, 1000, 10000 };
+    for (int w = 0; w < (quick ? 2 : 4); w++)
+        futex_wake_n(wakers[w]);
+}
+
+/* ---------------------------------------------------------------- memory under a mixed load */
+
+static volatile int load_stop;
+static volatile long load_calls;
+
+static void load_spinner(void *arg)
+{
+    (void)arg;
+    while (!load_stop)
+        __asm__ volatile("pause");
+}
+
+static void load_caller(void *arg)
+{
+    static const size_t depths[] = { 1024, 4096, 8192, 12288 };
+    size_t bytes = depths[(long)arg % 4];
+    while (!load_stop) {
+        sys_test_stack(bytes);
+        __atomic_fetch_add(&load_calls, 1, __ATOMIC_RELAXED);
+        sys_yield();
+    }
+}
+
+static void load_sleeper(void *arg)
+{
+    (void)arg;
+    while (!load_stop)
+        sys_futex_wait((int *)&load_stop, 0, 0);
+}
+
+static void mixed_load(int total)
+{
+    static int tids[THREAD_MAX];
+    int n = 0;
+    load_stop = 0;
+    struct kstat a = kstat_now();
+    for (int i = 0; i < total; i++) {
+        void (*fn)(void *) = i % 3 == 0 ? load_spinner : i % 3 == 1 ? load_caller : load_sleeper;
+        int tid = thread_spawn(fn, (void *)(long)i);
+        if (tid < 0) {
+            printf("BENCH-ERROR mixed_load %d: thread_spawn %d at %d\n", total, tid, i);
+            errors++;
+            break;
+        }
+        tids[n++] = tid;
+    }
+    sys_sleep_ms(quick ? 300 : 1000);   /* every thread has run and settled into its kind */
+    /* The mean of a few samples: callers are caught at any depth. */
+    enum { SAMPLES = 5 };
+    unsigned long res = 0, fixed = 0, cache = 0, threads = 0;
+    for (int s = 0; s < SAMPLES; s++) {
+        struct kstat k = kstat_now();
+        res += k.resident_stack_pages * 4;
+        fixed += k.fixed_equivalent_pages * 4;
+        cache += k.cache_pages;
+        threads += k.user_threads + k.kernel_threads;
+        sys_sleep_ms(50);
+    }
+    struct kstat z = kstat_now();
+    load_stop = 1;
+    sys_futex_wake((int *)&load_stop, total);
+    for (int i = 0; i < n; i++)
+        thread_join(tids[i], NULL);
+    emit("mixed_load", n, "resident_kib", res / SAMPLES, "KiB");
+    emit_x100("mixed_load", n, "kib_per_thread", threads ? res * 100 / threads : 0, "KiB");
+    emit("mixed_load", n, "saving_pm", fixed ? (fixed - res) * 1000 / fixed : 0, "pm");
+    emit("mixed_load", n, "cache_pages", cache / SAMPLES, "pages");
+    if (total == 1000 || (quick && total == 100)) {
+        static const char *const p[] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8" };
+        for (int h = 1; h < KSTAT_HIST_MAX; h++)
+            emit("pages_used_hist", n, p[h], z.pages_used_hist[h] - a.pages_used_hist[h], "count");
+    }
+}
+
+static void plan_load(void)
+{
+    static const int totals[] = { 100, 1000, 3000 };
+    for (int t = 0; t < (quick ? 1 : 3); t++)
+        mixed_load(totals[t]);
+    /* What threads asleep in the kernel hold (Linux's KernelStack in /proc/meminfo, next to it). */
+    int n = quick ? 100 : 1000;
+    struct kstat a = kstat_now();
+    if (sleepers_grow(n)) {
+        struct kstat k = kstat_now();
+        long pages = (long)k.resident_stack_pages - (long)a.resident_stack_pages;
+        emit("sleepers_kernel_stack", n, "kib", (unsigned long)(k.resident_stack_pages * 4), "KiB");
+        emit_x100("sleepers_kernel_stack", n, "kib_per_thread", pages > 0 ? (unsigned long)pages * 400 / (unsigned long)n : 0,
+                  "KiB");
+    }
+    sleepers_end();
+    /* The SMP costs: compare with a 1-CPU boot's. */
+    measure("thread_create_join", 1, op_thread_create_join, 20, 50);
+    pong_stop = 0;
+    int partner = thread_spawn(yield_partner, NULL);
+    measure("yield_pingpong", 1, op_yield, 1000, 100);
+    pong_stop = 1;
+    thread_join(partner, NULL);
+    measure("null_syscall", 1, op_getpid, 1000, 200);
+    if (boot_k.cpus > 1) {
+        token = 0;
+        partner = thread_spawn(futex_partner, NULL);
+        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
+        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
+        sys_futex_wake((int *)&token, 1);
+        thread_join(partner, NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "exit") == 0)
+        return 0;                       /* spawn_wait's child */
+    const char *plan = argc > 1 ? argv[1] : "micro";
+    boot_k = kstat_now();
+    quick = strlen(plan) > 6 && strcmp(plan + strlen(plan) - 6, "-quick") == 0;
+    printf("bench: plan %s, strategy %s, %u cpus\n", plan, strategy_names[boot_k.strategy & 3], boot_k.cpus);
+    if (sys_test_stack(1024) == -ENOSYS) {
+        printf("BENCH-ERROR boot with testsys=1 (the deep-syscall and in-kernel benchmarks need it)\n");
+        return 2;
+    }
+    if (strncmp(plan, "micro", 5) == 0)
+        plan_micro();
+    else if (strncmp(plan, "load", 4) == 0)
+        plan_load();
+    else {
+        printf("BENCH-ERROR unknown plan '%s' (micro, load, micro-quick, load-quick)\n", plan);
+        return 2;
+    }
+    printf("BENCH-DONE %d errors\n", errors);
+    return errors ? 1 : 0;
+}
