@@ -501,6 +501,36 @@ def run_compares(compares, labels):
     return rep
 
 
+# ---------------------------------------------------------------- make bench's pipeline
+
+BENCH_QUICK_OUT, BENCH_QUICK_TIMEOUT_S = "build/bench-quick", 480
+
+
+def run_bench_quick():
+    """make bench-quick's pipeline (tools/bench.py --quick) end to end: the CSV, report and plots well formed.
+    The numbers are not checked here: speed and memory targets belong to `make bench`."""
+    rep = Report()
+    cmd = [sys.executable, "tools/bench.py", "--quick", "--jobs", "1", "--out", BENCH_QUICK_OUT]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=BENCH_QUICK_TIMEOUT_S,
+                             stdin=subprocess.DEVNULL)
+        out, ok = run.stdout + run.stderr, run.returncode == 0
+        why = "" if ok else f"tools/bench.py --quick exited {run.returncode}"
+    except subprocess.TimeoutExpired as e:
+        out, ok, why = _text(e.stdout) + _text(e.stderr), False, f"timed out after {BENCH_QUICK_TIMEOUT_S}s"
+    rep.add("PASS" if ok else "FAIL", "bench-quick.pipeline", why)
+    if not ok:
+        rep.info(tail(out))
+    check = subprocess.run([sys.executable, "tools/bench_report.py", "--check", BENCH_QUICK_OUT,
+                            "--csv", os.path.join(BENCH_QUICK_OUT, "results.csv")],
+                           capture_output=True, text=True, errors="replace")
+    rep.add("PASS" if check.returncode == 0 else "FAIL", "bench-quick.output_well_formed",
+            "" if check.returncode == 0 else "tools/bench_report.py --check failed")
+    if check.returncode != 0:
+        rep.info(tail(check.stdout + check.stderr))
+    return rep
+
+
 # ---------------------------------------------------------------- gdb test
 
 def free_port():
@@ -542,21 +572,21 @@ def run_gdb_test():
 # ---------------------------------------------------------------- selection and setup
 
 def select(name, hosts, rows):
-    """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, `gdb`."""
+    """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, `gdb`, `bench-quick`."""
     if not name:
-        return hosts, rows, True
+        return hosts, rows, True, True
     picked = ([h for h in hosts if name in ("host", host_label(h))],
               [r for r in rows if r.label == name or r.label.startswith(name + "[")],
-              name == "gdb")
+              name == "gdb", name == "bench-quick")
     if not any(picked):
         known = ["host", *map(host_label, hosts), *dict.fromkeys(
-            n for r in rows for n in (r.label.split("[")[0], r.label)), "gdb"]
+            n for r in rows for n in (r.label.split("[")[0], r.label)), "gdb", "bench-quick"]
         print(f"harness: unknown suite '{name}'; known: {' '.join(known)}", file=sys.stderr)
         sys.exit(2)
     return picked
 
 
-def check_setup(hosts, rows, gdb):
+def check_setup(hosts, rows, gdb, bench=False):
     """Exit 2 with a clear message if a tool or build artifact the selected units need is missing."""
     accel = os.environ.get("ACCEL", "tcg")
     problems = []
@@ -565,8 +595,9 @@ def check_setup(hosts, rows, gdb):
     elif accel == "kvm" and (rows or gdb) and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         problems.append("ACCEL=kvm but /dev/kvm is not usable: run with ACCEL=tcg")
     tools = ([os.environ.get("HOST_CC", "cc")] if hosts else []) + \
-            (["qemu-system-x86_64"] if rows or gdb else []) + \
-            (["grub-mkrescue", "xorriso"] if rows else []) + \
+            (["qemu-system-x86_64"] if rows or gdb or bench else []) + \
+            (["grub-mkrescue", "xorriso"] if rows or bench else []) + \
+            (["gnuplot"] if bench else []) + \
             (["mformat"] if any(r.firmware == "uefi" for r in rows) else []) + \
             (["gdb"] if gdb else [])
     missing = [t for t in tools if not shutil.which(t)]
@@ -575,7 +606,7 @@ def check_setup(hosts, rows, gdb):
         missing.append("OVMF firmware")
     if missing:
         problems.append(f"missing {', '.join(missing)}: run tools/setup.sh (as root it installs them)")
-    files = ([KERNEL_ELF, MKISO] if rows else []) + ([KERNEL_ELF, DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
+    files = ([KERNEL_ELF, MKISO] if rows or bench else []) + ([KERNEL_ELF, DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
     for path in dict.fromkeys(files):
         if not os.path.exists(path):
             problems.append(f"missing {path}" + (": run `make` first" if path.startswith("build/") else ""))
@@ -702,10 +733,11 @@ def main():
     os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if args.selftest:
         return selftest()
-    hosts, rows, gdb = select(args.suite, sorted(glob.glob("tests/host/test_*.c")), read_conf())
-    check_setup(hosts, rows, gdb)
+    hosts, rows, gdb, bench = select(args.suite, sorted(glob.glob("tests/host/test_*.c")), read_conf())
+    check_setup(hosts, rows, gdb, bench)
     expected = expected_tests()
-    units = [(host_label(h), lambda h=h: run_host_test(h)) for h in hosts] + \
+    units = ([("bench-quick", run_bench_quick)] if bench else []) + \
+            [(host_label(h), lambda h=h: run_host_test(h)) for h in hosts] + \
             [(r.label, lambda r=r: run_boot(r, expected)) for r in rows] + \
             ([("gdb", run_gdb_test)] if gdb else [])
     counts = run_units(units, args.jobs)

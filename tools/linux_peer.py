@@ -73,14 +73,18 @@ def fetch_kernel():
         if dl.returncode != 0 or not debs:
             print(tail(dl.stderr, 5), file=sys.stderr)
             die(f"apt-get download {pkg} failed: run `apt-get update` (as root), then try again")
+    # Only the image: the package's modules would take 400 MB unpacked.
     unpacked = os.path.join(OUT, "pkg")
     shutil.rmtree(unpacked, ignore_errors=True)
-    subprocess.run(["dpkg-deb", "-x", debs[0], unpacked], check=True)
+    os.makedirs(unpacked)
+    tar = subprocess.run(f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x -C '{unpacked}' --wildcards './boot/vmlinuz-*'",
+                         shell=True, capture_output=True, text=True)
     images = glob.glob(os.path.join(unpacked, "boot", "vmlinuz-*"))
-    if not images:
-        die(f"{debs[0]} holds no boot/vmlinuz-*")
+    if tar.returncode != 0 or not images:
+        die(f"{debs[0]} holds no boot/vmlinuz-* ({tail(tar.stderr, 2).strip()})")
     shutil.copyfile(images[0], VMLINUZ + ".tmp")
     os.replace(VMLINUZ + ".tmp", VMLINUZ)
+    shutil.rmtree(unpacked, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the initramfs

@@ -244,6 +244,7 @@ bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
     KASSERT(t != this_cpu()->idle);
     if (wq) {
         t->wait_next = NULL;
+        t->wait_prev = wq->tail;
         if (wq->tail)
             wq->tail->wait_next = t;
         else

@@ -36,7 +36,8 @@ struct thread {
     int move_to;                    /* sched_move_to(): CPU + 1, or 0 */
 
     struct thread *rq_next;         /* run queue link */
-    struct thread *wait_next;       /* wait queue link */
+    struct thread *wait_next;       /* wait queue links: doubly linked, so that a wake or a timeout */
+    struct thread *wait_prev;       /* removes any waiter in O(1) (futex_wake of N waiters is O(N)) */
     struct wait_queue *waiting_on;
     struct thread *sleep_next;      /* sleep list link */
     uint64_t wake_at_ns;

@@ -22,19 +22,15 @@ void wq_remove_locked(struct thread *t)
     struct wait_queue *wq = t->waiting_on;
     if (!wq)
         return;
-    struct thread *prev = NULL;
-    for (struct thread *w = wq->head; w; prev = w, w = w->wait_next) {
-        if (w != t)
-            continue;
-        if (prev)
-            prev->wait_next = w->wait_next;
-        else
-            wq->head = w->wait_next;
-        if (wq->tail == w)
-            wq->tail = prev;
-        break;
-    }
-    t->wait_next = NULL;
+    if (t->wait_prev)
+        t->wait_prev->wait_next = t->wait_next;
+    else
+        wq->head = t->wait_next;
+    if (t->wait_next)
+        t->wait_next->wait_prev = t->wait_prev;
+    else
+        wq->tail = t->wait_prev;
+    t->wait_next = t->wait_prev = NULL;
     t->waiting_on = NULL;
 }
 
