@@ -146,7 +146,7 @@ def linux_rows(quick, log):
         log("bench: linux: no kernel image (see the message above): no Linux column")
         return []
     mode = "quick" if quick else "full"
-    for accel, smp in ((("icount", 1),) if quick else (("icount", 1), ("tcg", 1), ("tcg", 4)))):
+    for accel, smp in ((("icount", 1),) if quick else (("icount", 1), ("tcg", 1), ("tcg", 4))):
         start = time.monotonic()
         try:
             lines = linux_peer.run(mode=mode, icount=(accel == "icount"), smp=smp)
