@@ -344,12 +344,20 @@ static void plan_micro(void)
 
 /* ---------------------------------------------------------------- memory under a mixed load */
 
-static volatile int load_stop;
+static volatile int load_stop, load_go;
 static volatile long load_calls;
+
+/* Every thread of the load waits here until all exist: spinners started early would starve the creator. */
+static void load_gate(void)
+{
+    while (!__atomic_load_n(&load_go, __ATOMIC_ACQUIRE))
+        sys_futex_wait((int *)&load_go, 0, 0);
+}
 
 static void load_spinner(void *arg)
 {
     (void)arg;
+    load_gate();
     while (!load_stop)
         __asm__ volatile("pause");
 }
@@ -358,6 +366,7 @@ static void load_caller(void *arg)
 {
     static const size_t depths[] = { 1024, 4096, 8192, 12288 };
     size_t bytes = depths[(long)arg % 4];
+    load_gate();
     while (!load_stop) {
         sys_test_stack(bytes);
         __atomic_fetch_add(&load_calls, 1, __ATOMIC_RELAXED);
@@ -368,6 +377,7 @@ static void load_caller(void *arg)
 static void load_sleeper(void *arg)
 {
     (void)arg;
+    load_gate();
     while (!load_stop)
         sys_futex_wait((int *)&load_stop, 0, 0);
 }
@@ -376,7 +386,7 @@ static void mixed_load(int total)
 {
     static int tids[THREAD_MAX];
     int n = 0;
-    load_stop = 0;
+    load_stop = load_go = 0;
     struct kstat a = kstat_now();
     for (int i = 0; i < total; i++) {
         void (*fn)(void *) = i % 3 == 0 ? load_spinner : i % 3 == 1 ? load_caller : load_sleeper;
@@ -388,9 +398,11 @@ static void mixed_load(int total)
         }
         tids[n++] = tid;
     }
+    __atomic_store_n(&load_go, 1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&load_go, total);
     sys_sleep_ms(quick ? 300 : 1000);   /* every thread has run and settled into its kind */
     /* The mean of a few samples: callers are caught at any depth. */
-    enum { SAMPLES = 5 };
+    enum { SAMPLES = 3 };
     unsigned long res = 0, fixed = 0, cache = 0, threads = 0;
     for (int s = 0; s < SAMPLES; s++) {
         struct kstat k = kstat_now();

@@ -42,6 +42,7 @@ struct thread *thread_alloc(const char *name, uintptr_t slot)
     t->kstack_base = slot;
     t->kstack_top = kstack_slot_top(slot);
     t->kstack_ptes = kstack_slot_ptes(slot);
+    KASSERT(t->kstack_ptes);                /* the slot's top page is mapped: its table exists */
     for (int i = 0; i < KSTACK_ENSURE_PAGES; i++)
         if (kstack_page_mapped(slot, i))
             t->kstack_mapped |= (uint8_t)(1u << i);

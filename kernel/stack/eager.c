@@ -24,7 +24,7 @@ static int kstack_eager_on_entry(struct thread *t)
     struct kstack_cache *k = &kstack_caches[cpu];
     uint64_t *ptes = t->kstack_ptes;
     int n = k->count;
-    if (__builtin_expect(n >= 3 && ptes != NULL, 1)) {
+    if (__builtin_expect(n >= 3, 1)) {      /* (every user thread has its PTE pointer: thread_alloc()) */
         /* PTEs written with A and D clear: the histogram reads them at the shrink. */
         ptes[-1] = k->page[n - 1] | PTE_KSTACK;
         ptes[-2] = k->page[n - 2] | PTE_KSTACK;
@@ -48,7 +48,7 @@ static void kstack_eager_on_exit(struct thread *t)
     struct kstack_cache *k = &kstack_caches[cpu];
     uint64_t *ptes = t->kstack_ptes;
     int n = k->count;
-    if (__builtin_expect((t->kstack_mapped & ~1u) == LOWER && n <= KSTACK_CACHE_CAP - 3 && ptes, 1)) {
+    if (__builtin_expect((t->kstack_mapped & ~1u) == LOWER && n <= KSTACK_CACHE_CAP - 3, 1)) {
         uint64_t p1 = ptes[-1], p2 = ptes[-2], p3 = ptes[-3];
         int used = (p3 & PTE_A) ? 4 : (p2 & PTE_A) ? 3 : (p1 & PTE_A) ? 2 : 1;
         ptes[-1] = ptes[-2] = ptes[-3] = 0;

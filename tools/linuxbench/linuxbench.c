@@ -212,8 +212,8 @@ static void *yield_leader(void *arg)
 {
     (void)arg;
     pin_self(0);
-    /* each of the batch's n rounds is two switches: to the partner and back */
-    measure("yield_pingpong", batch_yield_pingpong, ops, 2);
+    /* per round (two switches: to the partner and back), as user/bench.c counts it */
+    measure("yield_pingpong", batch_yield_pingpong, ops, 1);
     pp_stop = 1;
     return NULL;
 }
@@ -308,16 +308,15 @@ static uint64_t batch_spawn_wait(int n)
 static uint64_t batch_demand_fault(int n)
 {
     size_t len = (size_t)n * PAGE;
+    uint64_t t0 = tsc();            /* mmap, touches and munmap, as user/bench.c times them */
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         fail("mmap");
     madvise(p, len, MADV_NOHUGEPAGE);
-    uint64_t t0 = tsc();
     for (int i = 0; i < n; i++)
         ((volatile char *)p)[(size_t)i * PAGE] = 1;
-    uint64_t t = tsc() - t0;
-    munmap(p, len);
-    return t;
+    munmap(p, len);                 /* timed, as user/bench.c times its mmap and munmap with the faults */
+    return tsc() - t0;
 }
 
 /* ------------------------------------------------------------------ memory with sleepers */
@@ -465,7 +464,7 @@ int main(void)
     batches = quick ? 20 : 200;
     /* A fork+wait pair costs a few hundred times a syscall: 20 (quick 10) per batch
      * keeps the batch well above the clock's resolution and the boot short. */
-    spawn_ops = quick ? 10 : 20;
+    spawn_ops = quick ? 1 : 5;
     sleepers = quick ? 100 : MAX_SLEEPERS;
     ncpus = get_nprocs();
     say("linuxbench: %s mode, %d CPUs, %d ops x %d batches\n", quick ? "quick" : "full", ncpus, ops,
@@ -478,9 +477,10 @@ int main(void)
     bench_yield_pingpong();
     if (ncpus > 1)
         bench_futex_pingpong();
-    measure("thread_create_join", batch_thread_create_join, ops, 1);
+    /* The same batch sizes as user/bench.c: 20 creates, 5 spawns, 256 pages. */
+    measure("thread_create_join", batch_thread_create_join, quick ? 2 : 20, 1);
     measure("spawn_wait", batch_spawn_wait, spawn_ops, 1);
-    measure("demand_fault", batch_demand_fault, ops, 1);
+    measure("demand_fault", batch_demand_fault, quick ? 25 : 256, 1);
     bench_sleepers(sleepers);
 
     say("BENCH-DONE\n");
