@@ -10,9 +10,9 @@
  * page of the slot is read through its virtual address and compared with the
  * page the PTE names, read through the direct map. A difference is a read
  * through a stale translation: the thread would have run on someone else's
- * page. It is counted and reported; under kstack_tlb=unsafe the page is then
- * invalidated after all, so the machine lives to report it (the thread's
- * next write would have corrupted the page's new owner). The check is its
+ * page. It is counted and reported; under kstack_tlb=unsafe the whole slot
+ * is then invalidated after all, so the machine lives to report it (the
+ * thread's next write would have corrupted the page's new owner). The check is its
  * own option, off by default and not implied by testsys=1: its reads set the
  * accessed bits of every page it compares, which the pages-used histogram
  * would count as used by the next kernel entry.
@@ -45,21 +45,31 @@ void kstack_tlb_init(void)
         printk("kstack: kstack_tlb=unsafe: stack pages are NOT invalidated on migration (hazard test only)\n");
 }
 
+/*
+ * A stale translation whose page happens to hold the same bytes is not seen
+ * here, and under kstack_tlb=unsafe the thread would then write through it
+ * (a hang or a corrupted neighbour, at random). So the detector, once it has
+ * looked, invalidates the whole slot: it counts the hazard and never lets it
+ * do harm. The hazard test's verdict is the count.
+ */
 static void check_stale(struct thread *t)
 {
     for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++) {
         uint64_t *pte = kstack_page_pte(t->kstack_base, i);
-        if (!pte || !(*pte & PTE_P))
+        if (!pte || !(*pte & PTE_P)) {
+            invlpg(kstack_page_va(t->kstack_base, i));
             continue;
+        }
         uintptr_t va = kstack_page_va(t->kstack_base, i);
-        if (memcmp((void *)va, phys_to_virt(*pte & PTE_ADDR), PAGE_SIZE) == 0)
+        bool same = memcmp((void *)va, phys_to_virt(*pte & PTE_ADDR), PAGE_SIZE) == 0;
+        invlpg(va);
+        if (same)
             continue;
         uint64_t n = __atomic_add_fetch(&kstack_tlb_stale_reads, 1, __ATOMIC_RELAXED);
         if (n <= STALE_REPORTS)
             printk("kstack: STALE TLB entry: cpu %d sees page %d of thread %d's stack (%p) through a translation "
                    "to a page the thread no longer owns%s\n",
                    cpu_id(), i, t->tid, (void *)va, n == STALE_REPORTS ? " (further reports suppressed)" : "");
-        invlpg(va);
     }
 }
 
