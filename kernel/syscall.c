@@ -226,16 +226,23 @@ long sys_test_stack_copy(uint64_t bytes, uint64_t src)
  * in turn, including switch_to()'s pushes after `current` names the next
  * thread (the race of stack/fault.c; kstat's switch_faults counts it).
  */
-__attribute__((noinline)) static long test_sleep_recurse(uintptr_t target)
+__attribute__((noinline)) static long test_sleep_recurse(uintptr_t target, uint64_t spin_ms)
 {
     volatile char frame[TEST_STACK_FRAME];
     frame[0] = 0;
     uintptr_t sp = read_rsp();
     if (sp > target + 2 * TEST_STACK_FRAME)
-        return test_sleep_recurse(target) + frame[0];
+        return test_sleep_recurse(target, spin_ms) + frame[0];
     volatile char *pad = __builtin_alloca(sp - target);
     pad[0] = 0;
-    sched_sleep_ms(1);
+    if (spin_ms) {
+        /* Timer interrupts arrive here, their frames pushed just below RSP. */
+        uint64_t end = time_ns() + spin_ms * 1000000ull;
+        while (time_ns() < end)
+            cpu_relax();
+    } else {
+        sched_sleep_ms(1);
+    }
     return (long)(current()->kstack_top - read_rsp()) + pad[0];
 }
 
@@ -243,7 +250,20 @@ long sys_test_stack_sleep(uint64_t bytes)
 {
     if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
         return -EINVAL;
-    return test_sleep_recurse(current()->kstack_top - bytes);
+    return test_sleep_recurse(current()->kstack_top - bytes, 0);
+}
+
+/*
+ * Spin with IRQs on and RSP exactly `bytes` below the stack top: under
+ * kstack=fault a sweep across a page boundary puts some timer interrupt's
+ * frame across it, a growth fault during the interrupt's delivery (kstat
+ * irqs_resent).
+ */
+long sys_test_stack_spin(uint64_t bytes, uint64_t ms)
+{
+    if (bytes < 2048 || bytes > THREAD_SIZE - 2048 || ms == 0 || ms > 1000)
+        return -EINVAL;
+    return test_sleep_recurse(current()->kstack_top - bytes, ms);
 }
 
 /* make bench: the strategies' own operations (KSTACK_BENCH_*), n of them, in TSC ticks. */

@@ -286,6 +286,31 @@ static void test_fault_in_the_context_switch(void)
     UT_CHECK(b.switch_faults > a.switch_faults);
 }
 
+/*
+ * An interrupt whose frame the CPU pushes across into an unmapped stack page:
+ * the growth fault comes in the middle of the interrupt's delivery, and the
+ * interrupt is lost with its in-service bit set (the timer would stop for
+ * good on that CPU). Spins with RSP swept across a page boundary while timer
+ * ticks arrive (hz=1000 in the suite's rows would make it quicker; 100 does).
+ */
+static void test_fault_interrupt_during_growth(void)
+{
+    struct kstat a = kstat_now();
+    long bad = 0;
+    for (size_t bytes = PAGE - 64; bytes <= PAGE + 16; bytes += 8) {
+        long got = sys_test_stack_spin(bytes, 25);
+        bad += got < (long)bytes || got > (long)bytes + 64;
+    }
+    struct kstat b = kstat_now();
+    long t0 = sys_uptime_ms();
+    sys_sleep_ms(20);                       /* ticks still come: a sleep ends */
+    printf("    # %lu interrupts cut off by a growth fault and sent again\n",
+           (unsigned long)(b.irqs_resent - a.irqs_resent));
+    UT_CHECK_EQ(bad, 0);
+    UT_CHECK(b.irqs_resent > a.irqs_resent);
+    UT_CHECK(sys_uptime_ms() - t0 >= 20);
+}
+
 /* Demand paging of an mmap region by the kernel (kstat writes into fresh pages), and by user mode. */
 static void test_fault_demand_paging_still_works(void)
 {
@@ -464,6 +489,7 @@ static const struct utest fault_tests[] = {
     UTEST_EXPECT(fault_copy_from_user_while_growing, UTEST_LEAK_CHECK, 0),
     UTEST(fault_demand_paging_still_works),
     UTEST(fault_in_the_context_switch),
+    UTEST(fault_interrupt_during_growth),
     UTEST_KILLED(fault_bad_user_access, 14),
 };
 

@@ -27,7 +27,9 @@
  * count, which such a pop makes fail and retry, so neither loses a page.
  */
 #include "stack/strategy.h"
+#include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
 #include "ksyms.h"
@@ -240,6 +242,35 @@ const struct kstack_ops kstack_fault_ops = {
 
 /* ---------------------------------------------------------------- the #PF IST stack */
 
+/*
+ * A growth fault during the delivery of an interrupt: the CPU was pushing the
+ * interrupt's frame onto the thread's stack, from kernel mode, when the push
+ * crossed into an unmapped page. The local APIC had already accepted the
+ * interrupt (its in-service bit is set), and the CPU drops it to deliver the
+ * #PF: nobody will run its handler or send its EOI, and the in-service bit
+ * blocks that vector and every lower one on this CPU for good (the timer
+ * stopped in `make bench`'s first run of kstack=fault: every thread asleep,
+ * no tick to wake them). Recognised by an in-service bit while the faulting
+ * instruction is not in the entry stubs (the one place an in-service
+ * interrupt legitimately pushes onto a thread stack before its EOI: the
+ * handlers run on the IRQ stack, or on the top page from user mode, and send
+ * their EOI first). Repaired by an EOI and the same vector sent to this CPU
+ * again: it arrives once the iretq has re-enabled interrupts, with the page
+ * mapped now.
+ */
+static void resend_lost_interrupt(const struct pt_regs *regs)
+{
+    extern const char isr_text_start[], isr_text_end[];
+    if (regs->rip >= (uintptr_t)isr_text_start && regs->rip < (uintptr_t)isr_text_end)
+        return;
+    int vector = apic_in_service_vector();
+    if (vector < VEC_FIRST_IRQ)
+        return;
+    apic_eoi();
+    apic_send_ipi(cpu_id(), vector);
+    kstack_stats[cpu_id()].irqs_resent++;
+}
+
 static void pf_ist_release(struct cpu *c)
 {
     c->tss.ist[IST_PF - 1] += PF_IST_NEST_GAP;
@@ -318,6 +349,7 @@ uintptr_t pf_ist_dispatch(struct pt_regs *regs)
 
     bool kernel_not_present = !user_mode(regs) && !(regs->error_code & (PF_PRESENT | PF_USER));
     if (kernel_not_present && kstack_ops->on_fault(cr2)) {
+        resend_lost_interrupt(regs);
         pf_ist_release(c);
         return 0;
     }

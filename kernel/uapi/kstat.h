@@ -38,4 +38,5 @@ struct kstat {
     uint64_t switch_in_waits;       /* switch-ins put off until the CPU's stack cache had the pages (lazy, fault) */
     uint64_t switch_faults;         /* fault: growth faults on the outgoing thread's stack inside the context switch */
     uint64_t stack_invlpgs;         /* invlpg of stack pages: at shrinks, and 8 per switch-in on a new CPU */
+    uint64_t irqs_resent;           /* fault: interrupts a growth fault cut off during delivery, sent again */
 };

@@ -35,9 +35,10 @@
     SYSCALL(23, test_top_page, 1) /* testsys: (int op, see TOP_PAGE_*) -> top-page bytes used since the last call */ \
     SYSCALL(24, test_stack_copy, 2) /* testsys: (size_t bytes, const void *src) -> copy_from_user of 64 bytes at that depth: 0 or -EFAULT */ \
     SYSCALL(25, test_stack_sleep, 1) /* testsys: (size_t bytes) -> sleep 1 ms with RSP exactly `bytes` below the stack top; the depth */ \
-    SYSCALL(26, test_kstack_bench, 2) /* testsys: (int op, see KSTACK_BENCH_*, unsigned long n) -> TSC ticks for n of op */
+    SYSCALL(26, test_kstack_bench, 2) /* testsys: (int op, see KSTACK_BENCH_*, unsigned long n) -> TSC ticks for n of op */ \
+    SYSCALL(27, test_stack_spin, 2) /* testsys: (size_t bytes, unsigned long ms) -> spin with IRQs on, RSP exactly `bytes` below the top */
 
-#define SYSCALL_COUNT 27
+#define SYSCALL_COUNT 28
 
 /* test_kstack_bench ops: the strategies' own operations, timed in the kernel with IRQs off */
 #define KSTACK_BENCH_EXPAND 1       /* map 3 lower pages of a stack from the CPU's cache (eager's entry, lazy's switch-in) */

@@ -114,6 +114,10 @@ static inline long sys_test_kstack_bench(int op, unsigned long n)
 {
     return SYSCALL_CALL(test_kstack_bench, 2, op, n, 0);
 }
+static inline long sys_test_stack_spin(size_t bytes, unsigned long ms)
+{
+    return SYSCALL_CALL(test_stack_spin, 2, bytes, ms, 0);
+}
 static inline long sys_test_stack_sleep(size_t bytes) { return SYSCALL_CALL(test_stack_sleep, 1, bytes, 0, 0); }
 static inline long sys_test_stack_copy(size_t bytes, const void *src)
 {

@@ -137,6 +137,16 @@ void apic_send_ipi(int cpu, int vector)
     icr_write(cpus[cpu].apic_id, ICR_FIXED | ICR_ASSERT | (uint32_t)vector);
 }
 
+int apic_in_service_vector(void)
+{
+    for (int i = 7; i >= 1; i--) {          /* ISR: 8 registers of 32 vectors; 0-31 are exceptions */
+        uint32_t isr = apic_read(0x100 + (uint32_t)i * 0x10);
+        if (isr)
+            return i * 32 + 31 - __builtin_clz(isr);
+    }
+    return -1;
+}
+
 void apic_send_ipi_all_but_self(int vector)
 {
     KASSERT(vector >= VEC_FIRST_IRQ && vector < 256);

@@ -33,6 +33,8 @@ void apic_eoi(void);
 void apic_send_ipi(int cpu, int vector);
 /* Fixed-mode IPI to every online CPU but this one. */
 void apic_send_ipi_all_but_self(int vector);
+/* The highest vector in service on this CPU (its ISR bit set, no EOI yet), or -1. */
+int apic_in_service_vector(void);
 /* AP start-up (smp.c): INIT, and STARTUP at physical page `page` (address page << 12). */
 void apic_send_init(uint32_t apic_id);
 void apic_send_startup(uint32_t apic_id, uint8_t page);

@@ -44,6 +44,9 @@ extern pf_ist_dispatch
 
 section .text
 
+global isr_text_start, isr_text_end
+isr_text_start:                         ; [isr_text_start, isr_text_end): the stubs and common paths
+
 ; One stub per vector. The CPU pushes an error code only for these vectors.
 ; The stubs' own pushes are supervisor accesses: SMAP does not apply to them.
 %assign v 0
@@ -197,6 +200,8 @@ paranoid_common:
     POP_REGS
     add     rsp, 16
     iretq
+
+isr_text_end:
 
 ; Return to a frame built by C (a new thread's first entry to user mode):
 ; rdi = struct pt_regs * on the thread's kernel stack, IRQs off.
