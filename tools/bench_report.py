@@ -677,9 +677,12 @@ def objection_sleepers(res):
                          "the tables under Memory give every thread count.")
     sl = [g for g in res.groups("sleepers_kernel_stack")]
     if sl:
-        accel, cpus, threads = sl[0]
-        kib = {s: res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib")
-               for s in STRATEGIES}
+        # Linux and ours come from different boots (accelerator, CPUs): take each strategy's own.
+        threads = sl[0][2]
+        kib = {}
+        for s in STRATEGIES:
+            kib[s] = next((v for a, c, t in sl if t == threads
+                           for v in [res.value("sleepers_kernel_stack", s, a, c, t, "kib")] if v is not None), None)
         ours = [f"{s} {num(kib[s])} KiB" for s in OURS if kib[s] is not None]
         linux = ("" if kib["linux"] is None else
                  f"Linux holds {num(kib['linux'])} KiB; ")
