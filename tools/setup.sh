@@ -41,6 +41,7 @@ scan() {
     have_cmd python3             || need python3 python3
     have_cmd make                || need make make
     have_cmd gnuplot             || need "gnuplot (make bench's plots)" gnuplot-nox
+    [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need "static libc.a (make bench's Linux peer)" libc6-dev
 }
 
 scan
