@@ -187,83 +187,75 @@ long sys_test_stack(uint64_t bytes)
 }
 
 /*
- * A copy_from_user with RSP `bytes` below the stack top, to the byte (frames
- * down to within one frame, then alloca). Under kstack=fault the copy's fault
- * (a bad pointer, or a demand fault) arrives on the #PF IST stack and its
- * frame is moved below the interrupted RSP, onto a page that may not be
- * mapped yet: a sweep of `bytes` across a page boundary puts it there.
+ * The tests that need RSP at an exact depth, to the byte: frames of a known
+ * size down to within one frame, then alloca for the rest, then the probe.
+ * Under kstack=fault a sweep of `bytes` across a page boundary makes the
+ * first touch of the unmapped page fall on every instruction of the probe
+ * in turn:
+ *  - DEPTH_COPY: a copy_from_user whose fault (a bad pointer, or a demand
+ *    fault) is moved off the IST stack below RSP, onto a page that may not
+ *    be mapped yet;
+ *  - DEPTH_SLEEP: a switch to another thread, including switch_to()'s pushes
+ *    after `current` names the next thread (kstat's switch_faults);
+ *  - DEPTH_SPIN: a spin with IRQs on, where a timer interrupt's frame crosses
+ *    the boundary during its delivery (kstat's irqs_resent).
+ * Returns the depth reached, or the probe's negative error.
  */
+enum depth_probe { DEPTH_COPY, DEPTH_SLEEP, DEPTH_SPIN };
+
 __attribute__((noinline)) static long test_copy_at(const void *src)
 {
     char buf[64];
     return copy_from_user(buf, src, sizeof(buf)) ? -EFAULT : 0;
 }
 
-__attribute__((noinline)) static long test_copy_recurse(uintptr_t target, const void *src)
+__attribute__((noinline)) static long run_at_depth(uintptr_t target, enum depth_probe probe, uint64_t arg)
 {
     volatile char frame[TEST_STACK_FRAME];
     frame[0] = 0;
     uintptr_t sp = read_rsp();
     if (sp > target + 2 * TEST_STACK_FRAME)
-        return test_copy_recurse(target, src) + frame[0];
+        return run_at_depth(target, probe, arg) + frame[0];
     volatile char *pad = __builtin_alloca(sp - target);
     pad[0] = 0;
-    return test_copy_at(src) + pad[0];
-}
-
-long sys_test_stack_copy(uint64_t bytes, uint64_t src)
-{
-    if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
-        return -EINVAL;
-    return test_copy_recurse(current()->kstack_top - bytes, (const void *)src);
-}
-
-/*
- * Sleep (a switch to another thread) with RSP exactly `bytes` below the
- * stack top, to the byte: frames of a known size down to within one frame,
- * then alloca for the rest. Under kstack=fault a sweep of `bytes` makes the
- * first access below a page boundary happen at every point of the switch
- * in turn, including switch_to()'s pushes after `current` names the next
- * thread (the race of stack/fault.c; kstat's switch_faults counts it).
- */
-__attribute__((noinline)) static long test_sleep_recurse(uintptr_t target, uint64_t spin_ms)
-{
-    volatile char frame[TEST_STACK_FRAME];
-    frame[0] = 0;
-    uintptr_t sp = read_rsp();
-    if (sp > target + 2 * TEST_STACK_FRAME)
-        return test_sleep_recurse(target, spin_ms) + frame[0];
-    volatile char *pad = __builtin_alloca(sp - target);
-    pad[0] = 0;
-    if (spin_ms) {
-        /* Timer interrupts arrive here, their frames pushed just below RSP. */
-        uint64_t end = time_ns() + spin_ms * 1000000ull;
+    long err = 0;
+    if (probe == DEPTH_COPY) {
+        err = test_copy_at((const void *)arg);
+    } else if (probe == DEPTH_SPIN) {
+        uint64_t end = time_ns() + arg * 1000000ull;
         while (time_ns() < end)
             cpu_relax();
     } else {
         sched_sleep_ms(1);
     }
-    return (long)(current()->kstack_top - read_rsp()) + pad[0];
+    return err ? err : (long)(current()->kstack_top - read_rsp()) + pad[0];
+}
+
+static bool depth_ok(uint64_t bytes)
+{
+    return bytes >= 2048 && bytes <= THREAD_SIZE - 2048;
+}
+
+long sys_test_stack_copy(uint64_t bytes, uint64_t src)
+{
+    if (!depth_ok(bytes))
+        return -EINVAL;
+    long r = run_at_depth(current()->kstack_top - bytes, DEPTH_COPY, src);
+    return r < 0 ? r : 0;
 }
 
 long sys_test_stack_sleep(uint64_t bytes)
 {
-    if (bytes < 2048 || bytes > THREAD_SIZE - 2048)
+    if (!depth_ok(bytes))
         return -EINVAL;
-    return test_sleep_recurse(current()->kstack_top - bytes, 0);
+    return run_at_depth(current()->kstack_top - bytes, DEPTH_SLEEP, 0);
 }
 
-/*
- * Spin with IRQs on and RSP exactly `bytes` below the stack top: under
- * kstack=fault a sweep across a page boundary puts some timer interrupt's
- * frame across it, a growth fault during the interrupt's delivery (kstat
- * irqs_resent).
- */
 long sys_test_stack_spin(uint64_t bytes, uint64_t ms)
 {
-    if (bytes < 2048 || bytes > THREAD_SIZE - 2048 || ms == 0 || ms > 1000)
+    if (!depth_ok(bytes) || ms == 0 || ms > 1000)
         return -EINVAL;
-    return test_sleep_recurse(current()->kstack_top - bytes, ms);
+    return run_at_depth(current()->kstack_top - bytes, DEPTH_SPIN, ms);
 }
 
 /* make bench: the strategies' own operations (KSTACK_BENCH_*), n of them, in TSC ticks. */

@@ -194,6 +194,24 @@ static void op_futex_roundtrip(unsigned long n)
     }
 }
 
+/* Yield ping-pong on one CPU's worth of threads, and futex ping-pong when there are several CPUs. */
+static void pingpongs(int yield_batches)
+{
+    pong_stop = 0;
+    int partner = thread_spawn(yield_partner, NULL);
+    measure("yield_pingpong", 1, op_yield, 1000, yield_batches);
+    pong_stop = 1;
+    thread_join(partner, NULL);
+    if (boot_k.cpus > 1) {
+        token = 0;
+        partner = thread_spawn(futex_partner, NULL);
+        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
+        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
+        sys_futex_wake((int *)&token, 1);
+        thread_join(partner, NULL);
+    }
+}
+
 /* In-kernel costs of the strategy's own operations: ticks per operation from test_kstack_bench. */
 /* Ticks per operation, and the stack invlpgs one operation does (counted by the kernel around it). */
 static void kstack_op(const char *bench, int op)
@@ -304,19 +322,7 @@ static void plan_micro(void)
         measure(depths[i].name, 1, op_test_stack, 1000, 200);
     }
     measure("yield_alone", 1, op_yield, 1000, 200);
-    pong_stop = 0;
-    int partner = thread_spawn(yield_partner, NULL);
-    measure("yield_pingpong", 1, op_yield, 1000, 200);
-    pong_stop = 1;
-    thread_join(partner, NULL);
-    if (boot_k.cpus > 1) {
-        token = 0;
-        partner = thread_spawn(futex_partner, NULL);
-        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
-        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
-        sys_futex_wake((int *)&token, 1);
-        thread_join(partner, NULL);
-    }
+    pingpongs(200);
     measure("thread_create_join", 1, op_thread_create_join, 20, 50);
     measure("spawn_wait", 1, op_spawn_wait, 5, 20);
     measure("demand_fault", 1, op_demand_fault, 256, 50);
@@ -446,20 +452,8 @@ static void plan_load(void)
     sleepers_end();
     /* The SMP costs: compare with a 1-CPU boot's. */
     measure("thread_create_join", 1, op_thread_create_join, 20, 50);
-    pong_stop = 0;
-    int partner = thread_spawn(yield_partner, NULL);
-    measure("yield_pingpong", 1, op_yield, 1000, 100);
-    pong_stop = 1;
-    thread_join(partner, NULL);
     measure("null_syscall", 1, op_getpid, 1000, 200);
-    if (boot_k.cpus > 1) {
-        token = 0;
-        partner = thread_spawn(futex_partner, NULL);
-        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
-        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
-        sys_futex_wake((int *)&token, 1);
-        thread_join(partner, NULL);
-    }
+    pingpongs(100);
 }
 
 int main(int argc, char **argv)

@@ -26,16 +26,22 @@
 
 #define LOWER 0x0e                      /* pages 1-3 of the slot, counted from the top */
 
+/* The lower pages that are missing, from this CPU's cache (and the allocator at entry); an expand if any. */
+static int map_lower(struct thread *t, bool may_allocate)
+{
+    int mapped = 0;
+    int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES, may_allocate, &mapped);
+    if (!err && mapped)
+        kstack_count_expand(t);
+    return err;
+}
+
 /* Entry: the lower pages, unless the thread still has them (no switch-out since its last entry). */
 static int kstack_lazy_on_entry(struct thread *t)
 {
     if (__builtin_expect((t->kstack_mapped & LOWER) == LOWER, 1))
         return 0;                       /* no switch-out since the last entry: the whole point */
-    int mapped = 0;
-    int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES, true, &mapped);
-    if (!err && mapped)
-        kstack_count_expand(t);
-    return err;
+    return map_lower(t, true);
 }
 
 /* Exit: the lower 16 KiB stays; only what kstack_ensure() mapped below it goes back. */
@@ -49,11 +55,7 @@ static int kstack_lazy_on_switch_in(struct thread *t)
 {
     if (t->kstack_user_bound)
         return 0;                       /* its exit path fits the top page; the next entry maps the rest */
-    int mapped = 0;
-    int err = kstack_map_from_cache(t, 1, (int)KSTACK_PAGES, false, &mapped);
-    if (!err && mapped)
-        kstack_count_expand(t);
-    return err;
+    return map_lower(t, false);             /* from the cache only: nothing allocates inside schedule() */
 }
 
 /*
