@@ -160,15 +160,26 @@ $(foreach p,$(UPROGS),$(eval $(call UPROG_RULE,$(p))))
 all: $(UELFS)
 $(BUILD)/kstack.iso: $(UELFS)
 
+# The shell's `help` lists the programs of the ISO.
+$(BUILD)/user/sh.o: UCFLAGS += -DUSER_PROGRAMS='"$(UPROGS)"'
+$(BUILD)/user/sh.o: Makefile
+
 -include $(UOBJS:.o=.d)
 # ---------------------------------------------------------------- user programs (end)
 
 compile_commands.json: Makefile tools/compile_commands.py
 	$(Q)$(PYTHON) tools/compile_commands.py "$(CC) $(KCFLAGS)" $(KSRCS) > $@
 
+# The serial console on this terminal: ^C goes to the kernel (the shell's foreground program), Ctrl-A X
+# quits QEMU, Ctrl-A C is QEMU's monitor. init's exit (the shell's `exit`) leaves QEMU through isa-debug-exit:
+# status 33 is a clean exit (0 from init), 35 a failing one.
+QEMU_EXIT := -device isa-debug-exit,iobase=0xf4,iosize=0x04
 run: all
-	@echo "Serial console below; quit with Ctrl-A X."
-	$(QEMU) -display none -serial mon:stdio -cdrom $(BUILD)/kstack.iso
+	@echo "Serial console below: the shell's exit or halt leaves; Ctrl-A X quits QEMU at any time."
+	@$(QEMU) -display none -chardev stdio,id=console,mux=on,signal=off -serial chardev:console \
+	    -mon chardev=console $(QEMU_EXIT) -cdrom $(BUILD)/kstack.iso; \
+	    status=$$?; case $$status in 0|33) ;; 35) echo "make run: init exited with a failure"; exit 1;; \
+	    *) echo "make run: QEMU exited with status $$status"; exit 1;; esac
 
 debug: all
 	@echo "QEMU waits for gdb; the serial console goes to $(BUILD)/debug-serial.log"

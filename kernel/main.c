@@ -29,7 +29,7 @@
 #include "stack/kstack.h"
 #include "stack/overflow.h"
 #include "stack/strategy.h"
-
+#include "tty.h"
 #include "version.h"           /* build/version.h: KSTACK_VERSION, from git describe */
 
 static void print_banner(void)
@@ -69,10 +69,10 @@ static void kernel_main_thread(void *arg)
 {
     (void)arg;
     char spec[64];
-    testsys_enabled = cmdline_int("testsys", 0) != 0;  /* test-only syscalls, and QEMU exits with init */
+    testsys_enabled = cmdline_int("testsys", 0) != 0;  /* test-only syscalls */
     if (cmdline_get("ktest", spec, sizeof(spec)))
         ktest_main(spec);               /* runs the tests and leaves QEMU */
-    process_start_init();               /* init= (default init); with testsys=1 its exit leaves QEMU */
+    process_start_init();               /* init= (default init); its exit leaves QEMU */
 }
 
 void kmain(uint32_t magic, uint32_t mbi_phys)
@@ -106,6 +106,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     apic_init();                        /* local APIC (x2APIC or xAPIC); the 8259 PIC masked */
     apic_timer_init();                  /* periodic tick at hz=, calibrated against the TSC */
     smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
+    tty_init();                         /* console input: the serial line's IRQ through the IOAPIC */
 
     /* Tests and the first program run in a thread, with interrupts and the scheduler on. */
     if (!thread_create_detached("main", kernel_main_thread, NULL))

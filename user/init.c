@@ -1,7 +1,7 @@
 /*
  * init.c: the first user program. Shows that user mode works end to end:
- * threads on several CPUs, a few syscalls and their results, spawning
- * another program; then waits for everything it started and exits 0.
+ * threads on several CPUs, a few syscalls and their results; then it runs
+ * the shell (sh.c) and exits with its status, which ends QEMU.
  */
 #include "lib/string.h"
 #include "stdio.h"
@@ -71,26 +71,22 @@ static void run_threads(long pid)
     }
 }
 
-/* The stack demo arrives with a later issue; until then, say that it is absent. */
-static void run_stackdemo(void)
+/* The shell, until it exits: its status is init's, and init's exit ends QEMU. */
+static int run_shell(void)
 {
-    char *argv[] = { "stackdemo", NULL };
-    long pid = sys_spawn("stackdemo", argv);
+    char *argv[] = { "sh", NULL };
     int status = -1;
+    long pid = sys_spawn("sh", argv);
 
-    if (pid == -ENOENT) {
-        printf("init: no stackdemo program (-ENOENT); skipping it\n");
-        return;
-    }
     if (pid < 0) {
-        printf("init: spawn stackdemo failed: %ld\n", pid);
-        return;
+        printf("init: cannot start sh: %ld\n", pid);
+        return 1;
     }
-    printf("init: spawned stackdemo, pid %ld\n", pid);
-    if (sys_wait((int)pid, &status) == pid)
-        printf("init: stackdemo exited with status %d\n", status);
-    else
-        printf("init: wait for stackdemo failed\n");
+    if (sys_wait((int)pid, &status) != pid) {
+        printf("init: wait for sh failed\n");
+        return 1;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -108,7 +104,6 @@ int main(int argc, char **argv)
     printf("init: an unknown syscall: %ld (expect -ENOSYS = %d)\n", syscall6(SYSCALL_COUNT, 0, 0, 0, 0, 0, 0),
            -ENOSYS);
     show_kstat();
-    run_stackdemo();
-    printf("init: done in %ld ms; exiting 0\n", sys_uptime_ms() - t0);
-    return 0;
+    printf("init: greeting done in %ld ms; starting the shell\n", sys_uptime_ms() - t0);
+    return run_shell();
 }

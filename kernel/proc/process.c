@@ -232,9 +232,8 @@ int process_spawn(const char *program, int argc, char *const argv[], struct proc
     return spawn(program, argc, argv, parent, false);
 }
 
-void process_kill(struct process *p, int status)
+void process_kill_locked(struct process *p, int status)
 {
-    uint64_t f = spin_lock(&sched_lock);
     if (!p->dying) {
         p->dying = true;
         p->exit_status = status;
@@ -250,6 +249,12 @@ void process_kill(struct process *p, int status)
             apic_send_ipi(t->cpu, VEC_RESCHED);     /* its exit_to_user_mode() comes soon */
         }
     }
+}
+
+void process_kill(struct process *p, int status)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    process_kill_locked(p, status);
     spin_unlock(&sched_lock, f);
 }
 
@@ -273,10 +278,8 @@ static void process_finish(struct process *p)
         init_proc = NULL;
         printk("init: program %s (pid %d) exited with status %d\n", p->name, p->pid, p->exit_status);
         kstack_print_kstat("init exited");
-        if (testsys_enabled) {
-            printk("init: testsys=1: leaving QEMU (%s)\n", p->exit_status == 0 ? "pass" : "fail");
-            machine_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
-        }
+        printk("init: leaving QEMU (%s)\n", p->exit_status == 0 ? "pass" : "fail");
+        machine_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
     }
 }
 
@@ -468,9 +471,7 @@ void process_start_init(void)
                pid == -ENOENT ? "no boot module of that name" : pid == -ENOEXEC ? "not a static ELF64 executable"
                                                                                 : "out of memory",
                pid);
-        if (testsys_enabled)
-            machine_exit(QEMU_EXIT_FAIL);
-        return;
+        machine_exit(QEMU_EXIT_FAIL);
     }
     printk("init: started %s as pid %d\n", name, pid);
 }
@@ -564,4 +565,48 @@ long sys_thread_join(uint64_t tid, uint64_t uvalue)
     if (ret == 0 && uvalue && copy_to_user((void *)uvalue, &value, sizeof(value)))
         return -EFAULT;
     return ret;
+}
+
+/* Is p the process `by` or one of its descendants? (sched_lock held) */
+static bool descends_from(const struct process *p, const struct process *by)
+{
+    for (; p; p = p->parent)
+        if (p == by)
+            return true;
+    return false;
+}
+
+int process_find_locked(int pid, const struct process *by, struct process **out)
+{
+    struct process *p = all_procs;
+    while (p && p->pid != pid)
+        p = p->all_next;
+    if (!p || p->zombie || p->dying)
+        return -ESRCH;
+    if (by && !descends_from(p, by))
+        return -EPERM;
+    *out = p;
+    return 0;
+}
+
+int process_kill_pid(int pid, int status, const struct process *by)
+{
+    struct process *p;
+    uint64_t f = spin_lock(&sched_lock);
+    int err = process_find_locked(pid, by, &p);
+    if (!err)
+        process_kill_locked(p, status);
+    spin_unlock(&sched_lock, f);
+    return err;
+}
+
+long sys_kill(uint64_t pid, uint64_t status)
+{
+    if ((int64_t)pid <= 0 || pid > INT32_MAX)
+        return -ESRCH;
+    struct process *me = current()->proc;
+    long err = process_kill_pid((int)pid, (int)(status & 0xff), me);
+    if (err == 0 && me->dying)
+        return -EINTR;          /* it was ourselves: we leave at the exit to user mode */
+    return err;
 }

@@ -65,6 +65,16 @@ int process_thread_join(int tid, long *value);
 
 /* End the whole process with status (the first status given wins). Returns; the caller then exits. */
 void process_kill(struct process *p, int status);
+/* The same with sched_lock held: mark p dying, wake or nudge each of its threads but the caller. */
+void process_kill_locked(struct process *p, int status);
+/*
+ * End process pid with status, if `by` may: by is that process or an
+ * ancestor of it (NULL: the kernel itself, e.g. the console's Ctrl-C).
+ * 0, -ESRCH (no such live process), -EPERM.
+ */
+int process_kill_pid(int pid, int status, const struct process *by);
+/* The live process pid that `by` may end (as above), in *out; sched_lock held. */
+int process_find_locked(int pid, const struct process *by, struct process **out);
 /* Has the current thread's process been told to end? */
 bool process_dying(void);
 /* End the current user thread (the process when it is the last); IRQs any. */
@@ -73,7 +83,7 @@ __attribute__((noreturn)) void process_thread_exit(long value);
 /* A kernel-mode fault in a user thread's syscall that nothing fixed up: kill its process if that is safe. */
 bool process_kernel_oops(struct pt_regs *regs);
 
-/* The init program: init= (default "init"); ends QEMU with its status when testsys=1. */
+/* The init program: init= (default "init"); its exit ends QEMU with its status (machine_exit). */
 void process_start_init(void);
 
 /* testsys=1 on the command line: test-only syscalls are allowed. */

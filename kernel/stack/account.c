@@ -16,13 +16,15 @@
 #include "stack/kstack.h"
 
 
-static int mapped_pages(const struct thread *t)
+int kstack_resident_pages(const struct thread *t)
 {
     int n = 0;
     for (int i = 0; i < (int)(KSTACK_ENSURE_MAX / PAGE_SIZE); i++)
         n += kstack_page_mapped(t->kstack_base, i);
     return n;
 }
+
+_Static_assert(KSTAT_CPUS_MAX >= MAX_CPUS, "kstat has a cache level for every CPU");
 
 void kstack_fill_kstat(struct kstat *k)
 {
@@ -41,11 +43,11 @@ void kstack_fill_kstat(struct kstat *k)
             k->user_threads++;
         else
             k->kernel_threads++;
-        k->resident_stack_pages += (uint64_t)mapped_pages(t);
+        k->resident_stack_pages += (uint64_t)kstack_resident_pages(t);
     }
     struct thread *me = current();
     k->high_water_pages = (uint64_t)me->kstack_high_water;
-    k->self_resident_pages = me->kstack_base ? (uint64_t)mapped_pages(me) : 0;
+    k->self_resident_pages = me->kstack_base ? (uint64_t)kstack_resident_pages(me) : 0;
     k->self_expands = me->kstack_expands;
     k->self_shrinks = me->kstack_shrinks;
     k->self_faults = me->kstack_faults;
@@ -54,6 +56,7 @@ void kstack_fill_kstat(struct kstat *k)
     k->fixed_equivalent_pages = (uint64_t)(k->user_threads + k->kernel_threads) * KSTACK_PAGES;
     k->cache_pages = kstack_cache_pages();
     for (int i = 0; i < ncpus; i++) {
+        k->cpu_cache_pages[i] = (uint32_t)kstack_caches[i].count;
         k->cache_take += kstack_caches[i].take;
         k->cache_give += kstack_caches[i].give;
         k->cache_refill += kstack_caches[i].refill;

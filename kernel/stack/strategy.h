@@ -156,4 +156,6 @@ long kstack_fault_bench_growth(unsigned long n, bool count_invlpgs);
 
 /* Accounting (account.c). */
 void kstack_fill_kstat(struct kstat *k);
+/* Stack pages mapped in t's slot now, read from the page tables. */
+int kstack_resident_pages(const struct thread *t);
 void kstack_print_kstat(const char *why);

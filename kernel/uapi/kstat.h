@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define KSTAT_HIST_MAX 9    /* pages_used_hist[0..8]: pages one kernel entry used */
+#define KSTAT_CPUS_MAX 16   /* cpu_cache_pages[]: one per CPU (MAX_CPUS) */
 
 struct kstat {
     uint32_t version;               /* 1 */
@@ -39,4 +40,5 @@ struct kstat {
     uint64_t switch_faults;         /* fault: growth faults on the outgoing thread's stack inside the context switch */
     uint64_t stack_invlpgs;         /* invlpg of stack pages: at shrinks, and 8 per switch-in on a new CPU */
     uint64_t irqs_resent;           /* fault: interrupts a growth fault cut off during delivery, sent again */
+    uint32_t cpu_cache_pages[KSTAT_CPUS_MAX];   /* each CPU's stack page cache level (cpus entries) */
 };

@@ -36,15 +36,30 @@
     SYSCALL(24, test_stack_copy, 2) /* testsys: (size_t bytes, const void *src) -> copy_from_user of 64 bytes at that depth: 0 or -EFAULT */ \
     SYSCALL(25, test_stack_sleep, 1) /* testsys: (size_t bytes) -> sleep 1 ms with RSP exactly `bytes` below the stack top; the depth */ \
     SYSCALL(26, test_kstack_bench, 2) /* testsys: (int op, see KSTACK_BENCH_*, unsigned long n) -> TSC ticks for n of op */ \
-    SYSCALL(27, test_stack_spin, 2) /* testsys: (size_t bytes, unsigned long ms) -> spin with IRQs on, RSP exactly `bytes` below the top */
+    SYSCALL(27, test_stack_spin, 2) /* testsys: (size_t bytes, unsigned long ms) -> spin with IRQs on, RSP exactly `bytes` below the top */ \
+    SYSCALL(28, read, 3)          /* (int fd, void *buf, size_t len): fd 0 = the console (tty.c); 0 at end of input */ \
+    SYSCALL(29, kill, 2)          /* (int pid, int status): end process pid, the caller or one of its descendants */ \
+    SYSCALL(30, console_ctl, 2)   /* (int op, long arg), see CONSOLE_* */                      \
+    SYSCALL(31, ps, 2)            /* (struct ps_thread *buf, size_t n) -> threads listed; all threads' count if buf is NULL */
 
-#define SYSCALL_COUNT 28
+#define SYSCALL_COUNT 32
 
 /* test_kstack_bench ops: the strategies' own operations, timed in the kernel with IRQs off */
 #define KSTACK_BENCH_EXPAND 1       /* map 3 lower pages of a stack from the CPU's cache (eager's entry, lazy's switch-in) */
 #define KSTACK_BENCH_SHRINK 2       /* unmap them back into the cache, with their invlpg (eager's exit, lazy's switch-out) */
 #define KSTACK_BENCH_GROWTH 3       /* kstack=fault: one growth fault of the caller's stack, the #PF IST round trip */
 #define KSTACK_BENCH_INVLPG 0x100   /* or'ed in: return the stack invlpgs the n operations did instead of ticks */
+
+/*
+ * console_ctl ops. The console is line-edited (backspace, Ctrl-U; Ctrl-D ends
+ * input) until CONSOLE_RAW; Ctrl-C ends the foreground process, or, with
+ * none, discards the line being edited and makes a waiting read() return -EINTR.
+ */
+#define CONSOLE_FOREGROUND  1   /* arg: pid whose process Ctrl-C ends (the caller or a descendant), 0: none */
+#define CONSOLE_RAW         2   /* arg 1: bytes as typed, no echo, no editing (Ctrl-C is 3 with no foreground); 0: back */
+#define CONSOLE_POLL        3   /* arg: ms to wait for input -> 1 when read() would not block, 0 on timeout */
+/* Exit status of a process ended by Ctrl-C on the console (a shell's 128 + SIGINT). */
+#define EXIT_INTERRUPTED 130
 
 /* mmap_anon prot bits */
 #define PROT_READ   1

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "uapi/errno.h"
 #include "uapi/kstat.h"
+#include "uapi/ps.h"
 #include "uapi/syscalls.h"
 
 #define SYSCALL_NUMBER_ENUM(num, name, nargs) SYS_##name = (num),
@@ -123,6 +124,14 @@ static inline long sys_test_stack_copy(size_t bytes, const void *src)
 {
     return SYSCALL_CALL(test_stack_copy, 2, bytes, src, 0);
 }
+/* fd 0: the console, a line at a time (line-edited; 0 at end of input, -EINTR on ^C at the prompt). */
+static inline long sys_read(int fd, void *buf, size_t len) { return SYSCALL_CALL(read, 3, fd, buf, len); }
+/* End process pid (ourselves or a descendant) with status & 0xff. */
+static inline long sys_kill(int pid, int status) { return SYSCALL_CALL(kill, 2, pid, status, 0); }
+/* op: CONSOLE_FOREGROUND, CONSOLE_RAW, CONSOLE_POLL (uapi/syscalls.h). */
+static inline long sys_console_ctl(int op, long arg) { return SYSCALL_CALL(console_ctl, 2, op, arg, 0); }
+/* Up to n threads into buf (uapi/ps.h); with buf NULL, how many there are. */
+static inline long sys_ps(struct ps_thread *buf, size_t n) { return SYSCALL_CALL(ps, 2, buf, n, 0); }
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \

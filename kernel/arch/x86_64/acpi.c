@@ -42,6 +42,7 @@ struct __attribute__((packed)) acpi_madt {
 
 #define MADT_LAPIC          0
 #define MADT_IOAPIC         1
+#define MADT_ISA_OVERRIDE   2
 #define MADT_LAPIC_OVERRIDE 5
 #define MADT_X2APIC         9
 #define MADT_ENABLED        1u          /* flags bit 0 of LAPIC and x2APIC entries */
@@ -170,6 +171,8 @@ static void add_lapic(uint32_t id, uint32_t flags)
 
 static void madt_parse(const struct acpi_madt *m)
 {
+    for (uint32_t irq = 0; irq < 16; irq++)
+        acpi_info.isa_gsi[irq] = irq;
     acpi_info.lapic_phys = m->lapic_addr;
     const uint8_t *p = m->entries, *end = (const uint8_t *)m + m->h.length;
     while (p + 2 <= end) {
@@ -182,8 +185,13 @@ static void madt_parse(const struct acpi_madt *m)
             add_lapic(p[3], rd32(p + 4));
         else if (type == MADT_X2APIC && len >= 16)
             add_lapic(rd32(p + 4), rd32(p + 8));
-        else if (type == MADT_IOAPIC && len >= 12 && acpi_info.nioapics++ == 0)
+        else if (type == MADT_IOAPIC && len >= 12 && acpi_info.nioapics++ == 0) {
             acpi_info.ioapic_phys = rd32(p + 4);
+            acpi_info.ioapic_gsi_base = rd32(p + 8);
+        } else if (type == MADT_ISA_OVERRIDE && len >= 10 && p[2] == 0 && p[3] < 16) {
+            acpi_info.isa_gsi[p[3]] = rd32(p + 4);
+            acpi_info.isa_flags[p[3]] = (uint16_t)(p[8] | p[9] << 8);
+        }
         else if (type == MADT_LAPIC_OVERRIDE && len >= 12)
             acpi_info.lapic_phys = rd64(p + 4);
         p += len;

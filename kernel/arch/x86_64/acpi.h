@@ -1,6 +1,7 @@
 /*
  * acpi.h: what the kernel takes from the ACPI tables: the MADT's list of
- * enabled local APICs (the CPUs to start) and the IOAPIC's address. No AML,
+ * enabled local APICs (the CPUs to start), the IOAPIC's address and the ISA
+ * interrupt overrides (which IOAPIC input an ISA IRQ arrives on). No AML,
  * no power management.
  */
 #pragma once
@@ -15,8 +16,11 @@ struct acpi_info {
     int nlapics;                        /* entries in lapic_ids */
     int nlapics_dropped;                /* enabled CPUs beyond ACPI_MAX_LAPICS */
     uint64_t lapic_phys;                /* the MADT's local APIC address (override applied) */
-    uint64_t ioapic_phys;               /* the first IOAPIC, 0 if none (not used yet) */
+    uint64_t ioapic_phys;               /* the first IOAPIC, 0 if none (ioapic.c) */
+    uint32_t ioapic_gsi_base;           /* its first global system interrupt */
     int nioapics;
+    uint32_t isa_gsi[16];               /* ISA IRQ n arrives at this GSI (n unless overridden) */
+    uint16_t isa_flags[16];             /* its MPS INTI flags: polarity bits 0-1, trigger bits 2-3; 0 = ISA default */
 };
 
 extern struct acpi_info acpi_info;

@@ -1,7 +1,7 @@
 /*
  * apic.h: each CPU's local APIC: x2APIC (MSRs) when CPUID has it, else xAPIC
- * (MMIO); its periodic timer; IPIs. The 8259 PIC is masked for good and the
- * IOAPIC is not programmed: there are no device interrupts yet.
+ * (MMIO); its periodic timer; IPIs. The 8259 PIC is masked for good; device
+ * interrupts come through the IOAPIC (ioapic.c).
  */
 #pragma once
 #include <stdbool.h>

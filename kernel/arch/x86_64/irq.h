@@ -1,12 +1,14 @@
 /*
  * irq.h: the interrupt vectors (one table: this list) and their dispatch.
  * Every interrupt comes from a local APIC: its timer, IPIs, or its own
- * errors. No device interrupts yet: the 8259 PIC is masked, the IOAPIC unused.
+ * errors. One device interrupt: the serial line's input, through the IOAPIC
+ * (ioapic.c); the 8259 PIC is masked.
  */
 #pragma once
 #include "arch/x86_64/ptregs.h"
 
 #define VEC_TIMER           0x20    /* LAPIC timer, periodic at hz= */
+#define VEC_SERIAL          0x24    /* COM1 received data (ISA IRQ 4 through the IOAPIC): tty.c */
 #define VEC_PIC_BASE        0xe0    /* the masked 8259s, remapped out of the exception range */
 #define VEC_IPI_FIRST       0xf0
 #define VEC_RESCHED         0xf0    /* another CPU queued work here: sched_resched_ipi() */
