@@ -531,6 +531,195 @@ def run_bench_quick():
     return rep
 
 
+# ---------------------------------------------------------------- shell test
+
+SHELL_CMDLINE, SHELL_TIMEOUT_S = "testsys=1", 90
+PROMPT = "\n$ "
+
+
+class Console:
+    """A QEMU boot with its serial line on pipes: type into the shell, wait for what it prints."""
+
+    def __init__(self, iso, smp):
+        cmd = qemu_cmd(iso, "/dev/null", smp)
+        cmd[cmd.index("-serial") + 1] = "stdio"
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.out, self.pos, self.lock = bytearray(), 0, threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            data = self.proc.stdout.read1(4096)
+            if not data:
+                return
+            with self.lock:
+                self.out.extend(data)
+
+    def text(self, start=0):
+        """What the console printed from byte start, CRs and all (latin-1: one character per byte)."""
+        with self.lock:
+            return self.out[start:].decode("latin-1")
+
+    def type(self, keys):
+        """Send keys (a str; control characters as themselves) one at a time, as a person types."""
+        for ch in keys:
+            self.proc.stdin.write(ch.encode("latin-1"))
+            self.proc.stdin.flush()
+            time.sleep(0.01)
+
+    def expect(self, pattern, timeout=20):
+        """Wait for pattern (CRs dropped) after the last match; returns (match, the text up to its end)."""
+        deadline, rx = time.monotonic() + timeout, re.compile(pattern, re.M)
+        while True:
+            raw = self.text(self.pos)
+            text = raw.replace("\r", "")
+            m = rx.search(text)
+            if m:
+                end, kept = 0, 0            # the raw offset of the match's end
+                while kept < m.end():
+                    kept += raw[end] != "\r"
+                    end += 1
+                self.pos += end
+                return m, text[:m.end()]
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                return None, text
+            time.sleep(0.05)
+
+    def command(self, line, timeout=20):
+        """Type a line and return what the shell printed up to its next prompt (None on a timeout)."""
+        self.type(line + "\r")
+        m, text = self.expect(re.escape(PROMPT), timeout)
+        return text if m else None
+
+    def close(self, timeout=10):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+
+def free_in_all(text):
+    m = text and re.search(r"^free in all\s+(\d+)", text, re.M)
+    return int(m[1]) if m else None
+
+
+def shell_session(con, check):
+    """The built-ins, line editing, ^C and jobs, in one boot; check(name, ok, why) records each."""
+    m, _ = con.expect(re.escape(PROMPT), 60)
+    if not check("prompt", m, "no '$ ' prompt after the greeting"):
+        return
+    out = con.command("help")
+    check("help", out and "built-ins:" in out and re.search(r"programs.*\n.*\bstackdemo\b", out),
+          "help lists no built-ins or programs")
+    out = con.command("ps")
+    check("ps", out and re.search(r"^\s*TID\s+PID\s+STATE\s+CPU\s+RES\s+HWM", out, re.M)
+          and re.search(r"^\s*\d+\s+\d+\s+running\s+\d+\s+4\s+\d+.*\bsh$", out, re.M)
+          and re.search(r"^\s*\d+\s+1\s+blocked\s.*\binit$", out, re.M)
+          and re.search(r"^\d+ threads \(\d+ user, \d+ kernel\), \d+ stack pages resident", out, re.M),
+          "ps shows no header, no running sh with 4 resident pages, no blocked init, or no summary")
+    out = con.command("kstat")
+    check("kstat", out and re.search(r"^strategy eager, 2 CPUs, 2 user threads", out, re.M)
+          and re.search(r"^stacks:\s+\d+ pages resident", out, re.M), "kstat shows no strategy or stack line")
+    out = con.command("free")
+    before = free_in_all(out)
+    check("free", before and before > 1000, "free shows no 'free in all' line")
+    out = con.command("frex\x7fe")
+    check("backspace", free_in_all(out), "'frex', backspace, 'e' did not run free")
+    out = con.command("nonsense\x15kstat")
+    check("ctrl_u", out and "strategy eager" in out and "nonsense" not in out.split("\n", 1)[-1],
+          "^U did not erase the line")
+    out = con.command("nosuchprogram")
+    check("unknown_program", out and "nosuchprogram: no such program" in out, "no error for an unknown program")
+    con.type("abc\x03")
+    m, _ = con.expect(r"abc\^C\n\$ ", 10)
+    out = con.command("kstat") if m else None
+    check("ctrl_c_at_prompt", out and "strategy eager" in out, "^C at the prompt broke the next line")
+
+    # A foreground program, ended by ^C: a real kill, every page back.
+    con.type("stackdemo\r")
+    m, _ = con.expect(r"^stackdemo:\s+\d+\s+\d+\s+\d+.*spinning$", 30)     # its first table line
+    con.type("\x03")
+    m2, out = con.expect(re.escape(PROMPT), 20) if m else (None, "")
+    check("ctrl_c_kill", m2 and "sh: stackdemo interrupted (^C)" in out, "^C did not end stackdemo")
+    after = None
+    for _ in range(5):
+        after = free_in_all(con.command("free"))
+        if after == before:
+            break
+        time.sleep(0.5)
+    check("ctrl_c_pages_back", before and after == before, f"free in all: {before} before, {after} after the kill")
+
+    # Jobs: one in the background to its end, one killed.
+    out = con.command("stackdemo 2 1 &")
+    m = out and re.search(r"^\[(\d+)\] stackdemo$", out, re.M)
+    done, _ = con.expect(rf"^\[{m[1]}\] done: exited with status 0$", 40) if m else (None, "")
+    check("background", done, "a background stackdemo did not report its end")
+    out = con.command("stackdemo &")
+    m = out and re.search(r"^\[(\d+)\] stackdemo$", out, re.M)
+    out = con.command("ps") if m else None
+    shown = out and re.search(rf"^\s*\d+\s+{m[1]}\s+\w+.*stackdemo$", out, re.M)
+    out = con.command(f"kill {m[1]}") if m else None
+    done, _ = con.expect(rf"^\[{m[1]}\] done: killed \(status 137\)$", 20) if m else (None, "")
+    check("kill", shown and done, "ps did not show the job, or kill did not end it with status 137")
+
+    # The live view: two frames, then ^C back to the prompt.
+    con.command("")
+    con.type("kstat -w 300\r")
+    f1, _ = con.expect(r"kstat -w: strategy eager, 2 CPUs, frame 1 ", 20)
+    f2, out = con.expect(r"kstat -w: strategy eager, 2 CPUs, frame 2 ", 20) if f1 else (None, "")
+    check("live_view", f2 and re.search(r"^stack KiB\s+\d+\s+[#.]{40} of \d+ with fixed", out, re.M)
+          and re.search(r"^\s+cpu1\s+\d+ [#.]{32}$", out, re.M)
+          and re.search(r"^\s+1 page\s+\d+ [#.]{40}$", out, re.M),
+          "no two frames with the stack bar, the per-CPU cache bars and the histogram")
+    con.type("\x03")
+    m, _ = con.expect(re.escape(PROMPT), 10)
+    out = con.command("kstat") if m else None
+    check("live_view_ctrl_c", out and "strategy eager" in out, "^C did not return from the live view to the prompt")
+
+    con.type("\x04")
+    m, _ = con.expect(r"^exit$", 10)
+    status = con.close(20)
+    check("ctrl_d_exits", m and status == EXIT_OK, f"^D did not end the shell and QEMU cleanly (status {status})")
+
+
+def run_shell_test():
+    """Boot to the shell (init's default program) and type into it through QEMU's serial pipe."""
+    rep = Report()
+    iso = "build/test/shell.iso"
+    os.makedirs("build/test", exist_ok=True)
+    mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
+    mk = subprocess.run([*mkiso, iso, SHELL_CMDLINE], capture_output=True, text=True, errors="replace",
+                        stdin=subprocess.DEVNULL)
+    if mk.returncode != 0:
+        rep.add("FAIL", "shell.(boot)", f"{MKISO} failed with status {mk.returncode}")
+        return rep
+    con = Console(iso, 2)
+
+    def check(name, ok, why):
+        rep.add("PASS" if ok else "FAIL", f"shell.{name}", "" if ok else why)
+        return ok
+    try:
+        shell_session(con, check)
+    finally:
+        con.close(1)
+        with open("build/test/shell.log", "w") as f:
+            f.write(con.text().replace("\r", ""))
+    halt = Console(iso, 1)
+    try:
+        m, _ = halt.expect(re.escape(PROMPT), 60)
+        halt.type("halt\r") if m else None
+        left, _ = halt.expect(r"init: leaving QEMU \(pass\)", 20) if m else (None, "")
+        check("halt", left and halt.close(20) == EXIT_OK, "halt did not leave QEMU with status 33")
+    finally:
+        halt.close(1)
+    if rep.failed():
+        rep.info("console (last lines):\n" + tail(con.text().replace("\r", "")))
+    return rep
+
+
 # ---------------------------------------------------------------- gdb test
 
 def free_port():
@@ -572,31 +761,33 @@ def run_gdb_test():
 # ---------------------------------------------------------------- selection and setup
 
 def select(name, hosts, rows):
-    """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, `gdb`, `bench-quick`."""
+    """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, and the named
+    units (gdb, shell, bench-quick). Returns (hosts, rows, [named unit, ...])."""
     if not name:
-        return hosts, rows, True, True
+        return hosts, rows, list(NAMED_UNITS)
     picked = ([h for h in hosts if name in ("host", host_label(h))],
               [r for r in rows if r.label == name or r.label.startswith(name + "[")],
-              name == "gdb", name == "bench-quick")
+              [u for u in NAMED_UNITS if u == name])
     if not any(picked):
         known = ["host", *map(host_label, hosts), *dict.fromkeys(
-            n for r in rows for n in (r.label.split("[")[0], r.label)), "gdb", "bench-quick"]
+            n for r in rows for n in (r.label.split("[")[0], r.label)), *NAMED_UNITS]
         print(f"harness: unknown suite '{name}'; known: {' '.join(known)}", file=sys.stderr)
         sys.exit(2)
     return picked
 
 
-def check_setup(hosts, rows, gdb, bench=False):
+def check_setup(hosts, rows, named):
     """Exit 2 with a clear message if a tool or build artifact the selected units need is missing."""
     accel = os.environ.get("ACCEL", "tcg")
+    gdb, bench, boots = "gdb" in named, "bench-quick" in named, bool(rows) or bool(named)
     problems = []
     if accel not in ("tcg", "kvm"):
         problems.append(f"ACCEL must be tcg or kvm, not '{accel}'")
-    elif accel == "kvm" and (rows or gdb) and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    elif accel == "kvm" and boots and not os.access("/dev/kvm", os.R_OK | os.W_OK):
         problems.append("ACCEL=kvm but /dev/kvm is not usable: run with ACCEL=tcg")
     tools = ([os.environ.get("HOST_CC", "cc")] if hosts else []) + \
-            (["qemu-system-x86_64"] if rows or gdb or bench else []) + \
-            (["grub-mkrescue", "xorriso"] if rows or bench else []) + \
+            (["qemu-system-x86_64"] if boots else []) + \
+            (["grub-mkrescue", "xorriso"] if rows or bench or "shell" in named else []) + \
             (["gnuplot"] if bench else []) + \
             (["mformat"] if any(r.firmware == "uefi" for r in rows) else []) + \
             (["gdb"] if gdb else [])
@@ -606,7 +797,7 @@ def check_setup(hosts, rows, gdb, bench=False):
         missing.append("OVMF firmware")
     if missing:
         problems.append(f"missing {', '.join(missing)}: run tools/setup.sh (as root it installs them)")
-    files = ([KERNEL_ELF, MKISO] if rows or bench else []) + ([KERNEL_ELF, DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
+    files = ([KERNEL_ELF, MKISO] if boots else []) + ([DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
     for path in dict.fromkeys(files):
         if not os.path.exists(path):
             problems.append(f"missing {path}" + (": run `make` first" if path.startswith("build/") else ""))
@@ -636,6 +827,10 @@ def run_units(units, jobs):
                 counts[status] = counts.get(status, 0) + 1
                 print(text, flush=True)
     return counts
+
+
+# Units that are not rows of suites.conf, by the name --suite selects them with.
+NAMED_UNITS = {"bench-quick": run_bench_quick, "shell": run_shell_test, "gdb": run_gdb_test}
 
 
 # ---------------------------------------------------------------- selftest
@@ -725,7 +920,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="", help="run only this suite (a suites.conf label, "
-                    "a label prefix before '[', host, host-<name> or gdb)")
+                    "a label prefix before '[', host, host-<name>, gdb, shell or bench-quick)")
     ap.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 2),
                     help="boots to run in parallel (default: CPUs, at most 2)")
     ap.add_argument("--selftest", action="store_true", help="test the KTAP parser and exit")
@@ -733,13 +928,14 @@ def main():
     os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if args.selftest:
         return selftest()
-    hosts, rows, gdb, bench = select(args.suite, sorted(glob.glob("tests/host/test_*.c")), read_conf())
-    check_setup(hosts, rows, gdb, bench)
+    hosts, rows, named = select(args.suite, sorted(glob.glob("tests/host/test_*.c")), read_conf())
+    check_setup(hosts, rows, named)
     expected = expected_tests()
-    units = ([("bench-quick", run_bench_quick)] if bench else []) + \
+    # The long units first, so that two jobs finish together.
+    units = [(u, NAMED_UNITS[u]) for u in named if u == "bench-quick"] + \
             [(host_label(h), lambda h=h: run_host_test(h)) for h in hosts] + \
             [(r.label, lambda r=r: run_boot(r, expected)) for r in rows] + \
-            ([("gdb", run_gdb_test)] if gdb else [])
+            [(u, NAMED_UNITS[u]) for u in named if u != "bench-quick"]
     counts = run_units(units, args.jobs)
     for status, text in run_compares(read_compares(), {r.label for r in rows}).lines:
         counts[status] = counts.get(status, 0) + 1

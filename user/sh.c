@@ -27,6 +27,7 @@
 #define ARGS_MAX 16
 #define PS_MAX 1024
 #define KIB_PER_PAGE 4
+#define KILL_STATUS 137         /* kill's default, as a shell shows SIGKILL: 128 + 9 */
 
 static const char *const strategy_names[] = { "fixed", "eager", "fault", "lazy" };
 
@@ -236,6 +237,8 @@ static const char *status_text(int status, char *buf, size_t len)
 {
     if (status == EXIT_INTERRUPTED)
         return "interrupted (^C)";
+    if (status == KILL_STATUS)
+        return "killed (status 137)";
     if (status > EXIT_KILLED_BASE && status < EXIT_KILLED_BASE + 32)
         snprintf(buf, len, "killed by the kernel (vector %d)", status - EXIT_KILLED_BASE);
     else
@@ -362,7 +365,7 @@ static int execute(char *line, bool *leave)
             printf("usage: kill <pid> [status]\n");
             return 2;
         }
-        r = sys_kill((int)pid, (int)number(argc > 2 ? argv[2] : NULL, 137));
+        r = sys_kill((int)pid, (int)number(argc > 2 ? argv[2] : NULL, KILL_STATUS));
         if (r < 0)
             printf("kill: %ld: %s\n", pid, r == -ESRCH ? "no such process" : r == -EPERM ? "not started from here"
                                                                                           : "failed");
