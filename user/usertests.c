@@ -482,6 +482,54 @@ static void test_threads_100(void)
     UT_CHECK_EQ(__atomic_load_n(&thread_counter, __ATOMIC_RELAXED), NTHREADS);
 }
 
+static void test_read_errors(void)
+{
+    char buf[8];
+    UT_CHECK_EQ(sys_read(1, buf, 1), -EBADF);
+    UT_CHECK_EQ(sys_read(-1, buf, 1), -EBADF);
+    UT_CHECK_EQ(sys_read(0, buf, 0), 0);
+    UT_CHECK_EQ(sys_read(0, opaque_ptr(0xffff800000000000ul), 1), -EFAULT);
+    UT_CHECK_EQ(sys_read(0, opaque_ptr(0x0000800000000000ul), 1), -EFAULT);
+    UT_CHECK_EQ(sys_read(0, buf, ~0ul), -EFAULT);
+}
+
+static void test_console_ctl(void)
+{
+    UT_CHECK_EQ(sys_console_ctl(0, 0), -EINVAL);
+    UT_CHECK_EQ(sys_console_ctl(99, 0), -EINVAL);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_RAW, 2), -EINVAL);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_FOREGROUND, 1), -EPERM);        /* init is not ours */
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_FOREGROUND, 1000000), -ESRCH);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_FOREGROUND, -1), -ESRCH);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_FOREGROUND, sys_getpid()), 0);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_FOREGROUND, 0), 0);
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_POLL, 0), 0);                   /* nobody types in a test boot */
+    long t0 = sys_uptime_ms();
+    UT_CHECK_EQ(sys_console_ctl(CONSOLE_POLL, 30), 0);
+    UT_CHECK(sys_uptime_ms() - t0 >= 30);
+}
+
+static void test_ps(void)
+{
+    static struct ps_thread buf[256];
+    long all = sys_ps(NULL, 0), n = sys_ps(buf, 256), tid = sys_gettid(), me = -1;
+    UT_CHECK(all >= 2 && n >= 2 && n <= 256);
+    for (long i = 0; i < n; i++)
+        if (buf[i].tid == tid)
+            me = i;
+    UT_CHECK(me >= 0);
+    if (me >= 0) {
+        UT_CHECK_EQ(buf[me].pid, sys_getpid());
+        UT_CHECK_EQ(buf[me].state, PS_RUNNING);
+        UT_CHECK(buf[me].resident_pages >= 1 && buf[me].resident_pages <= 4);
+        UT_CHECK(!strcmp(buf[me].proc, PROGRAM));
+    }
+    UT_CHECK_EQ(sys_ps(buf, 0), 0);
+    UT_CHECK_EQ(sys_ps(opaque_ptr(0xffff800000000000ul), 1), -EFAULT);
+    UT_CHECK_EQ(sys_ps(opaque_ptr(0x10), 1), -EFAULT);
+}
+
+
 /* ---------------------------------------------------------------- processes */
 
 /* A child that stays alive for a while, so that many exist at once. */
@@ -569,7 +617,7 @@ static void join_forever(void *arg)
 
 #define NBUSY 6
 
-static void test_exit_with_threads(void)
+static void start_busy_threads(void)
 {
     thread_spawn(spin_forever, NULL);
     thread_spawn(spin_forever, NULL);
@@ -580,9 +628,45 @@ static void test_exit_with_threads(void)
     for (int waited = 0; __atomic_load_n(&started, __ATOMIC_ACQUIRE) < NBUSY && waited < 2000; waited++)
         sys_sleep_ms(1);
     UT_CHECK_EQ(__atomic_load_n(&started, __ATOMIC_ACQUIRE), NBUSY);
+}
+
+static void test_exit_with_threads(void)
+{
+    start_busy_threads();
     sys_sleep_ms(20);
     /* The runner checks the status (0) and that every page comes back. */
     sys_exit(utest_failures ? 1 : 0);
+}
+
+/* kill: the same threads, ended by another process's kill (the runner checks every page comes back). */
+static void test_kill_target(void)
+{
+    start_busy_threads();
+    for (;;)
+        __asm__ volatile("pause");
+}
+
+static void test_kill(void)
+{
+    char *argv[] = { PROGRAM, "kill_target", NULL };
+    long pid = sys_spawn(PROGRAM, argv);
+    int status = -1;
+    UT_CHECK(pid > 0);
+    sys_sleep_ms(20);
+    UT_CHECK_EQ(sys_kill((int)pid, 77), 0);
+    UT_CHECK_EQ(sys_wait((int)pid, &status), pid);
+    UT_CHECK_EQ(status, 77);
+    UT_CHECK_EQ(sys_kill((int)pid, 1), -ESRCH);          /* reaped */
+    UT_CHECK_EQ(sys_kill(1, 1), -EPERM);                 /* not a descendant */
+    UT_CHECK_EQ(sys_kill(0, 1), -ESRCH);
+    UT_CHECK_EQ(sys_kill(-5, 1), -ESRCH);
+    UT_CHECK_EQ(sys_kill(1 << 30, 1), -ESRCH);
+}
+
+static void test_kill_self(void)
+{
+    sys_kill((int)sys_getpid(), 99);
+    utest_fail(__FILE__, __LINE__, "still running after killing itself");
 }
 
 /* ---------------------------------------------------------------- futex */
@@ -970,6 +1054,11 @@ static const struct utest tests[] = {
     UTEST(uaccess_demand_fault),
     UTEST(unknown_syscall),
     UTEST(bad_fd),
+    UTEST(read_errors),
+    UTEST(console_ctl),
+    UTEST(ps),
+    UTEST_EXPECT(kill, UTEST_LEAK_CHECK, 0),
+    UTEST_EXPECT(kill_self, 0, 99),
     UTEST(spawn_errors),
     UTEST(spawn_argv),
     UTEST(spawn_many_args),
@@ -1007,6 +1096,7 @@ static const struct utest tests[] = {
     UTEST_HELPER_ENTRY(argv_child),
     UTEST_HELPER_ENTRY(argv_many_child),
     UTEST_HELPER_ENTRY(nap),
+    UTEST_HELPER_ENTRY(kill_target),
 };
 
 int main(int argc, char **argv)
