@@ -81,8 +81,23 @@ void kstack_fill_kstat(struct kstat *k)
 }
 
 /*
+ * A hook for debuggers, after gdb's __jit_debug_register_code: it does
+ * nothing, and is called with IRQs still off right after a KSTAT line went
+ * out, so a breakpoint here stops the kernel with the numbers of that line
+ * unchanged on this CPU (tools/gdb/kstack.py's ks-kstat recomputes them from
+ * memory; tests/harness.py's gdb-kstack unit compares the two). noipa and
+ * the asm keep GCC from proving it empty and dropping the call.
+ */
+__attribute__((noipa)) void kstat_line_printed(const struct kstat *k)
+{
+    __asm__ volatile("" : : "r"(k) : "memory");
+}
+
+/*
  * The numbers and the line live in the heap: this runs on a dying process's
  * last exit, which may have only the top stack page (tools/stack_budget.py).
+ * IRQs stay off from the count to the hook, so on this CPU nothing changes
+ * between what the line says and what a debugger stopped at the hook sees.
  */
 void kstack_print_kstat(const char *why)
 {
@@ -96,6 +111,7 @@ void kstack_print_kstat(const char *why)
         return;
     struct kstat *k = &buf->k;
     char *hist = buf->hist, *line = buf->line;
+    uint64_t flags = irq_save();
     kstack_fill_kstat(k);
     int n = 0;
     for (int i = 0; i < KSTAT_HIST_MAX; i++)
@@ -117,5 +133,7 @@ void kstack_print_kstat(const char *why)
              k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
              (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent, hist);
     console_puts(line);
+    kstat_line_printed(k);
+    irq_restore(flags);
     kfree(buf);
 }

@@ -157,3 +157,5 @@ long kstack_fault_bench_growth(unsigned long n, bool count_invlpgs);
 /* Accounting (account.c). */
 void kstack_fill_kstat(struct kstat *k);
 void kstack_print_kstat(const char *why);
+/* Called by kstack_print_kstat() with IRQs off right after the line: a breakpoint for gdb (account.c). */
+void kstat_line_printed(const struct kstat *k);
