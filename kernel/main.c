@@ -107,6 +107,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     apic_timer_init();                  /* periodic tick at hz=, calibrated against the TSC */
     smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
 
+    kstack_kstat_every_init();          /* kstat_every=<ms>: a thread prints the KSTAT line that often */
     /* Tests and the first program run in a thread, with interrupts and the scheduler on. */
     if (!thread_create_detached("main", kernel_main_thread, NULL))
         panic("no memory for the main thread");

@@ -2,9 +2,11 @@
  * account.c: what the stacks cost. Resident pages are counted from the page
  * tables themselves (every thread's slot), so the numbers cannot drift from
  * what is mapped; the counters come from the strategies (kstack_stats), cache.c and tlb.c.
- * The kstat syscall and the `KSTAT {json}` console line report them.
+ * The kstat syscall and the `KSTAT {json}` console line report them; with
+ * kstat_every=<ms> a kernel thread prints that line every <ms> ms.
  */
 #include "stack/strategy.h"
+#include "cmdline.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/pmm.h"
@@ -136,4 +138,33 @@ void kstack_print_kstat(const char *why)
     kstat_line_printed(k);
     irq_restore(flags);
     kfree(buf);
+}
+
+#define KSTAT_EVERY_MAX_MS (24 * 3600 * 1000l)     /* a day: sched_sleep_ms()'s nanoseconds stay far from overflow */
+
+static uint64_t kstat_every_ms;
+
+static void kstat_every_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sched_sleep_ms(kstat_every_ms);
+        kstack_print_kstat("periodic");
+    }
+}
+
+void kstack_kstat_every_init(void)
+{
+    long ms = cmdline_int("kstat_every", 0);
+    if (ms == 0)
+        return;
+    if (ms < 0 || ms > KSTAT_EVERY_MAX_MS) {
+        printk("kstat: kstat_every=%ld is outside 1..%ld ms: no periodic KSTAT line\n", ms, KSTAT_EVERY_MAX_MS);
+        return;
+    }
+    kstat_every_ms = (uint64_t)ms;
+    if (!thread_create_detached("kstat_every", kstat_every_thread, NULL))
+        printk("kstat: no memory for the kstat_every thread\n");
+    else
+        printk("kstat: a KSTAT line every %ld ms (kstat_every=)\n", ms);
 }
