@@ -341,6 +341,8 @@ class KsStack(gdb.Command):
             if cpu is None:
                 raise gdb.GdbError("ks-stack: gdb's selected thread is no kernel CPU; name a tid")
             t = ev(f"cpus[{cpu}].current")
+            if int(t) == 0:
+                raise gdb.GdbError(f"ks-stack: cpu {cpu} has no current thread yet (its scheduler has not started)")
         base = int(t["kstack_base"])
         proc = t["proc"]
         who = f"user, pid {int(proc['pid'])}" if int(proc) else "kernel"
