@@ -108,6 +108,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
     tty_init();                         /* console input: the serial line's IRQ through the IOAPIC */
 
+    kstack_kstat_every_init();          /* kstat_every=<ms>: a thread prints the KSTAT line that often */
     /* Tests and the first program run in a thread, with interrupts and the scheduler on. */
     if (!thread_create_detached("main", kernel_main_thread, NULL))
         panic("no memory for the main thread");

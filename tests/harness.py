@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Test harness: host unit tests (ASan/UBSan), one QEMU boot per row of tests/suites.conf
-with KTAP parsed from the serial log, and a gdb-stub test. Python 3 standard library only.
+with KTAP parsed from the serial log, and two gdb-stub units (gdb: kmain; gdb-kstack: the
+kernel's gdb commands against its KSTAT line). Python 3 standard library only.
 
 Usage (from the repo root, after `make`): python3 tests/harness.py [--suite NAME] [--jobs N] [--selftest]
 Prints one `PASS|FAIL|SKIP <name>` line per test, then `N passed, N failed[, N skipped]`.
@@ -9,6 +10,7 @@ Exit status: 0 all passed, 1 some test failed, 2 usage or setup error. ACCEL=kvm
 import argparse
 import concurrent.futures
 import glob
+import json
 import os
 import re
 import shutil
@@ -23,6 +25,9 @@ CONF = "tests/suites.conf"
 COMPARE_CONF = "tests/compare.conf"
 KERNEL_ELF, DEFAULT_ISO, MKISO = "build/kernel.elf", "build/kstack.iso", "tools/mkiso.sh"
 GDB_SCRIPT = "tests/gdb/kmain.gdb"
+# The gdb-kstack unit: the kernel's gdb commands (tools/gdb/kstack.py) against its own KSTAT line.
+GDB_KSTACK_SCRIPT, CACHE_H = "tests/gdb/kstack.gdb", "kernel/stack/cache.h"
+GDB_KSTACK_CMDLINE = "init=stackdemo testsys=1 kstat_every=300"
 OVMF_BIOS = "/usr/share/ovmf/OVMF.fd"
 OVMF_PFLASH = ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_CODE_4M.fd")
 HOST_CFLAGS = ("-std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer "
@@ -395,17 +400,23 @@ def panic_outcome(text, status, want):
     return "FAIL", f"no kernel panic (expected one containing '{want}'), got {got}"
 
 
+def make_iso(rep, label, iso, cmdline):
+    """tools/mkiso.sh: an ISO booting with cmdline; False (and a FAIL in rep) if it failed."""
+    os.makedirs(os.path.dirname(iso), exist_ok=True)
+    mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
+    mk = subprocess.run([*mkiso, iso, cmdline], capture_output=True, text=True,
+                        errors="replace", stdin=subprocess.DEVNULL)
+    if mk.returncode != 0:
+        rep.add("FAIL", f"{label}.(boot)", f"{MKISO} failed with status {mk.returncode}")
+        rep.info(tail(mk.stdout + mk.stderr))
+    return mk.returncode == 0
+
+
 def run_boot(row, expected):
     """Build an ISO with the row's command line, boot it, check exit status and KTAP."""
     rep = Report()
     iso, log = f"build/test/{row.safe}.iso", f"build/test/{row.safe}.log"
-    os.makedirs("build/test", exist_ok=True)
-    mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
-    mk = subprocess.run([*mkiso, iso, row.cmdline], capture_output=True, text=True,
-                        errors="replace", stdin=subprocess.DEVNULL)
-    if mk.returncode != 0:
-        rep.add("FAIL", f"{row.label}.(boot)", f"{MKISO} failed with status {mk.returncode}")
-        rep.info(tail(mk.stdout + mk.stderr))
+    if not make_iso(rep, row.label, iso, row.cmdline):
         return rep
     if os.path.exists(log):
         os.remove(log)
@@ -689,12 +700,7 @@ def run_shell_test():
     """Boot to the shell (init's default program) and type into it through QEMU's serial pipe."""
     rep = Report()
     iso = "build/test/shell.iso"
-    os.makedirs("build/test", exist_ok=True)
-    mkiso = [MKISO] if os.access(MKISO, os.X_OK) else ["sh", MKISO]
-    mk = subprocess.run([*mkiso, iso, SHELL_CMDLINE], capture_output=True, text=True, errors="replace",
-                        stdin=subprocess.DEVNULL)
-    if mk.returncode != 0:
-        rep.add("FAIL", "shell.(boot)", f"{MKISO} failed with status {mk.returncode}")
+    if not make_iso(rep, "shell", iso, SHELL_CMDLINE):
         return rep
     con = Console(iso, 2)
 
@@ -758,16 +764,138 @@ def run_gdb_test():
     return rep
 
 
+def gdb_sections(out):
+    """{name: text} of the `=== name` sections the gdb-kstack script echoes."""
+    sections, name = {}, None
+    for line in out.splitlines():
+        if line.startswith("=== "):
+            name = line[4:].strip()
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line + "\n"
+    return sections
+
+
+THREAD_ROW_RE = re.compile(r"^\s*(\d+) (.{20}) (\w+)\s+(-?\d+)\s+(\d+) (0x[0-9a-f]+)\s+(\d+) (0b[01]+)([ !])(0b[01]+)\s+(\d+)$")
+
+
+GDB_KSTACK_CHECKS = ("stop", "kstat_equal", "cache_total", "cache_watermarks", "threads_count", "threads_resident",
+                     "threads_ptes_match_mapped_bits", "stack_pages", "stack_backtrace", "stack_running")
+
+
+def gdb_kstack_checks(out, kstat_line, cache_h):
+    """(name, ok, why) for each check of the gdb-kstack unit: gdb's output against the kernel's KSTAT line."""
+    sec = gdb_sections(out)
+    checks = []
+
+    def check(name, ok, why):
+        checks.append((name, bool(ok), "" if ok else why))
+
+    stopped = re.search(r"Breakpoint \d+, kstat_line_printed", out) and "end" in sec
+    check("stop", stopped, "gdb did not stop at kstat_line_printed and run the whole script")
+    kernel = json.loads(kstat_line[kstat_line.index("{"):]) if kstat_line else None
+    m = re.search(r"^KSTAT-GDB (\{.*\})$", sec.get("ks-kstat", ""), re.M)
+    ours = json.loads(m[1]) if m else None
+    if kernel is None or ours is None:
+        why = "no KSTAT line on the console" if kernel is None else "no KSTAT-GDB line from ks-kstat"
+        return checks + [(name, False, why) for name in GDB_KSTACK_CHECKS[1:]]
+    keys = [k for k in dict.fromkeys([*kernel, *ours]) if k != "why"]
+    wrong = [f"{k}: kernel {kernel.get(k, '(none)')}, gdb {ours.get(k, '(none)')}" for k in keys
+             if kernel.get(k) != ours.get(k)]
+    check("kstat_equal", not wrong, "; ".join(wrong))
+
+    cache = sec.get("ks-cache", "")
+    m = re.search(r"^total\s+(\d+)", cache, re.M)
+    check("cache_total", m and int(m[1]) == kernel["cache_pages"],
+          f"ks-cache total {m[1] if m else '(none)'}, KSTAT cache_pages {kernel['cache_pages']}")
+    defined = {k: int(v) for k, v in re.findall(r"#define KSTACK_CACHE_(LOW|HIGH|TARGET|CAP)\s+(\d+)", cache_h)}
+    m = re.search(r"watermarks: low (\d+) high (\d+) target (\d+) cap (\d+)", cache)
+    shown = dict(zip(["LOW", "HIGH", "TARGET", "CAP"], map(int, m.groups()))) if m else {}
+    check("cache_watermarks", len(defined) == 4 and shown == defined,
+          f"ks-cache shows {shown or '(nothing)'}, {CACHE_H} defines {defined}")
+
+    rows = {}
+    for line in sec.get("ks-threads", "").splitlines():
+        if r := THREAD_ROW_RE.match(line):
+            rows[int(r[1])] = {"state": r[3], "res": int(r[7]), "ptes": r[8], "agree": r[9] == " ", "mapped": r[10]}
+    live = [r for r in rows.values() if r["state"] != "DEAD"]
+    want = kernel["user_threads"] + kernel["kernel_threads"]
+    check("threads_count", len(live) == want, f"ks-threads lists {len(live)} live threads, KSTAT says {want}")
+    res = sum(r["res"] for r in live)
+    check("threads_resident", res == kernel["resident_stack_pages"],
+          f"ks-threads' resident pages add up to {res}, KSTAT resident_stack_pages {kernel['resident_stack_pages']}")
+    check("threads_ptes_match_mapped_bits", rows and all(r["agree"] for r in rows.values()),
+          "no rows" if not rows else "PTEs and kstack_mapped disagree for tids " +
+          str([tid for tid, r in rows.items() if not r["agree"]]))
+
+    blocked = next((name for name in sec if name.startswith("ks-stack blocked")), "")
+    tid = blocked.split()[-1] if blocked else "none"
+    text, row = sec.get(blocked, ""), rows.get(int(tid)) if tid.isdigit() else None
+    m = re.search(r"^resident: (\d+) pages \(ptes (0b[01]+)", text, re.M)
+    pages = {int(p): st == "mapped" for p, st in re.findall(r"^\s+page (\d+) 0x[0-9a-f]+: (mapped|not mapped)", text, re.M)}
+    consistent = row and m and int(m[1]) == row["res"] and m[2] == row["ptes"] and len(pages) >= 4 and \
+        all(mapped == bool(int(row["ptes"], 2) >> p & 1) for p, mapped in pages.items())
+    # ks-stack notes a page whose PTE, read through kstack_ptes, differs from a walk from kernel_pml4 or from kstack_mapped.
+    notes = re.findall(r"^\s+page \d+ .*\((.*)\)$", text, re.M)
+    check("stack_pages", consistent and not notes,
+          "no blocked user thread in ks-threads" if row is None else
+          f"ks-stack {tid}: {m[0] if m else 'no resident line'}, pages {pages}" +
+          (f", notes {notes}" if notes else "") + f"; ks-threads: {row}")
+    check("stack_backtrace", re.search(r"#\d+\s+0x[0-9a-f]+ in (schedule_locked|schedule|sched_block_locked)\b", text),
+          f"no scheduler frame in the backtrace of blocked thread {tid}")
+    running = sec.get("ks-stack running", "")
+    check("stack_running", re.search(r"^running on cpu 0\b", running, re.M) and
+          re.search(r"#\d+\s+0x[0-9a-f]+ in kstat_line_printed\b", running) and
+          re.search(r"#\d+\s+0x[0-9a-f]+ in kstack_print_kstat\b", running),
+          "ks-stack did not show the kstat_every thread running on cpu 0 in kstat_line_printed")
+    assert [c[0] for c in checks] == list(GDB_KSTACK_CHECKS)
+    return checks
+
+
+def run_gdb_kstack_test():
+    """The kernel's gdb commands on a live kernel: stackdemo on one CPU, stopped at kstat_line_printed()
+    just after a KSTAT line (IRQs still off: nothing has changed since); each command against that line."""
+    rep, port = Report(), free_port()
+    iso, log = "build/test/gdb-kstack.iso", "build/test/gdb-kstack.log"
+    if not make_iso(rep, "gdb-kstack", iso, GDB_KSTACK_CMDLINE):
+        return rep
+    if os.path.exists(log):
+        os.remove(log)
+    qemu = subprocess.Popen(qemu_cmd(iso, log, smp=1) + ["-gdb", f"tcp:127.0.0.1:{port}", "-S"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    gdb = ["gdb", "-batch", "-nx", "-ex", "set tcp connect-timeout 30",
+           "-ex", f"target remote 127.0.0.1:{port}", "-x", GDB_KSTACK_SCRIPT, KERNEL_ELF]
+    try:
+        run = subprocess.run(gdb, capture_output=True, text=True, errors="replace",
+                             timeout=GDB_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        out, why = run.stdout + run.stderr, ""
+    except subprocess.TimeoutExpired as e:
+        out, why = _text(e.stdout) + _text(e.stderr), f"gdb timed out after {GDB_TIMEOUT_S}s"
+    finally:
+        qemu.kill()
+        qemu_out = qemu.communicate()[0]
+    # The script kills QEMU at the stop, so the last KSTAT line is the one kstat_line_printed() followed.
+    kstat = [line for line in read_text(log).splitlines() if line.startswith("KSTAT {")]
+    for name, ok, reason in gdb_kstack_checks(out, kstat[-1] if kstat else "", read_text(CACHE_H)):
+        rep.add("PASS" if ok else "FAIL", f"gdb-kstack.{name}", "" if ok else why or reason)
+    if rep.failed():
+        rep.info(f"gdb output (last {TAIL} lines):\n" + tail(out))
+        rep.info(f"serial log {log}:\n" + (tail(read_text(log), 10) or "(empty)"))
+        rep.info("QEMU said:\n" + (tail(qemu_out, 10) or "(nothing)"))
+    return rep
+
+
 # ---------------------------------------------------------------- selection and setup
 
 def select(name, hosts, rows):
     """Units that --suite NAME picks: rows `NAME` or `NAME[...]`, `host`, `host-<x>`, and the named
-    units (gdb, shell, bench-quick). Returns (hosts, rows, [named unit, ...])."""
+    units (gdb, gdb-kstack, shell, bench-quick; gdb picks both gdb units). Returns (hosts, rows, [named unit, ...])."""
     if not name:
         return hosts, rows, list(NAMED_UNITS)
     picked = ([h for h in hosts if name in ("host", host_label(h))],
               [r for r in rows if r.label == name or r.label.startswith(name + "[")],
-              [u for u in NAMED_UNITS if u == name])
+              [u for u in NAMED_UNITS if u == name or (name == "gdb" and u.startswith("gdb"))])
     if not any(picked):
         known = ["host", *map(host_label, hosts), *dict.fromkeys(
             n for r in rows for n in (r.label.split("[")[0], r.label)), *NAMED_UNITS]
@@ -779,7 +907,8 @@ def select(name, hosts, rows):
 def check_setup(hosts, rows, named):
     """Exit 2 with a clear message if a tool or build artifact the selected units need is missing."""
     accel = os.environ.get("ACCEL", "tcg")
-    gdb, bench, boots = "gdb" in named, "bench-quick" in named, bool(rows) or bool(named)
+    gdb = any(u.startswith("gdb") for u in named)
+    bench, boots = "bench-quick" in named, bool(rows) or bool(named)
     problems = []
     if accel not in ("tcg", "kvm"):
         problems.append(f"ACCEL must be tcg or kvm, not '{accel}'")
@@ -787,7 +916,7 @@ def check_setup(hosts, rows, named):
         problems.append("ACCEL=kvm but /dev/kvm is not usable: run with ACCEL=tcg")
     tools = ([os.environ.get("HOST_CC", "cc")] if hosts else []) + \
             (["qemu-system-x86_64"] if boots else []) + \
-            (["grub-mkrescue", "xorriso"] if rows or bench or "shell" in named else []) + \
+            (["grub-mkrescue", "xorriso"] if rows or bench or {"shell", "gdb-kstack"} & set(named) else []) + \
             (["gnuplot"] if bench else []) + \
             (["mformat"] if any(r.firmware == "uefi" for r in rows) else []) + \
             (["gdb"] if gdb else [])
@@ -797,7 +926,8 @@ def check_setup(hosts, rows, named):
         missing.append("OVMF firmware")
     if missing:
         problems.append(f"missing {', '.join(missing)}: run tools/setup.sh (as root it installs them)")
-    files = ([KERNEL_ELF, MKISO] if boots else []) + ([DEFAULT_ISO, GDB_SCRIPT] if gdb else [])
+    files = ([KERNEL_ELF, MKISO] if boots else []) + ([DEFAULT_ISO, GDB_SCRIPT] if "gdb" in named else []) + \
+        ([GDB_KSTACK_SCRIPT, CACHE_H] if "gdb-kstack" in named else [])
     for path in dict.fromkeys(files):
         if not os.path.exists(path):
             problems.append(f"missing {path}" + (": run `make` first" if path.startswith("build/") else ""))
@@ -830,7 +960,8 @@ def run_units(units, jobs):
 
 
 # Units that are not rows of suites.conf, by the name --suite selects them with.
-NAMED_UNITS = {"bench-quick": run_bench_quick, "shell": run_shell_test, "gdb": run_gdb_test}
+NAMED_UNITS = {"bench-quick": run_bench_quick, "shell": run_shell_test, "gdb": run_gdb_test,
+               "gdb-kstack": run_gdb_kstack_test}
 
 
 # ---------------------------------------------------------------- selftest
@@ -861,6 +992,29 @@ not ok 3 pmm
     1..2
     ok 1 map
 PANIC: page fault at 0xdead
+"""
+SAMPLE_GDB_KSTACK = """\
+Breakpoint 1, kstat_line_printed (k=k@entry=0xffff80000064d810) at kernel/stack/account.c:94
+=== ks-kstat
+KSTAT-GDB {"why":"gdb","cpus":1,"user_threads":1,"kernel_threads":1,"resident_stack_pages":5,"cache_pages":18}
+=== ks-cache
+watermarks: low 8 high 48 target 24 cap 64 (stack/cache.h)
+total    18               4203       4104        114          0          3       0
+=== ks-threads
+    3 stackdemo            BLOCKED    0    1 0xffffc00000070000   1 0b00000001 0b00000001  1
+    1 kstat_every          RUNNING    0    0 0xffffc00000050000   4 0b00001111 0b00001111  0
+=== ks-stack blocked 3
+  page 0 0xffffc0000007f000: mapped   frame 0x00005f2000 accessed
+  page 1 0xffffc0000007e000: not mapped
+  page 2 0xffffc0000007d000: not mapped
+  page 3 0xffffc0000007c000: not mapped
+resident: 1 pages (ptes 0b00000001, kstack_mapped 0b00000001, at rest 0b00000001, high water 1)
+  #1  0xffffffff801145bc in schedule_locked at kernel/sched/sched.c:209
+=== ks-stack running
+running on cpu 0 (gdb thread 1): rip 0xffffffff80116c00, rsp 0xffffc0000005ff78
+  #0  0xffffffff80116c00 in kstat_line_printed at kernel/stack/account.c:94
+  #1  0xffffffff80116d85 in kstack_print_kstat at kernel/stack/account.c:137
+=== end
 """
 SAMPLE_HOST = "noise\r\nKTAP version 1\r\n1..3\r\nok 1 a\r\nnot ok 2 b\r\nok 3 c # skip: later\r\n"
 
@@ -912,7 +1066,16 @@ def selftest():
     assert got[0].startswith("PASS compare.d[a].x>d[b].x") and got[2].startswith("FAIL compare.d[a].x<d[b].x") \
         and got[4].startswith("FAIL compare.d[a].y>d[b].x") and len(got) == 5, got
     FIGURES.clear()
-    print(f"selftest: {len(checks) + 10} checks passed")
+    cache_h = "#define KSTACK_CACHE_CAP    64\n#define KSTACK_CACHE_LOW    8\n" \
+              "#define KSTACK_CACHE_HIGH   48\n#define KSTACK_CACHE_TARGET 24\n"
+    line = 'KSTAT {"why":"periodic","cpus":1,"user_threads":1,"kernel_threads":1,"resident_stack_pages":5,' \
+           '"cache_pages":18}'
+    got = gdb_kstack_checks(SAMPLE_GDB_KSTACK, line, cache_h)
+    assert all(ok for _, ok, _ in got), got
+    got = {name: ok for name, ok, _ in gdb_kstack_checks(SAMPLE_GDB_KSTACK, line.replace(":5,", ":6,"), cache_h)}
+    assert [n for n, ok in got.items() if not ok] == ["kstat_equal", "threads_resident"], got
+    assert not any(ok for _, ok, _ in gdb_kstack_checks("", "", cache_h))
+    print(f"selftest: {len(checks) + 13} checks passed")
     return 0
 
 
@@ -920,7 +1083,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", default="", help="run only this suite (a suites.conf label, "
-                    "a label prefix before '[', host, host-<name>, gdb, shell or bench-quick)")
+                    "a label prefix before '[', host, host-<name>, gdb, gdb-kstack, shell or bench-quick)")
     ap.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 2),
                     help="boots to run in parallel (default: CPUs, at most 2)")
     ap.add_argument("--selftest", action="store_true", help="test the KTAP parser and exit")

@@ -2,9 +2,11 @@
  * account.c: what the stacks cost. Resident pages are counted from the page
  * tables themselves (every thread's slot), so the numbers cannot drift from
  * what is mapped; the counters come from the strategies (kstack_stats), cache.c and tlb.c.
- * The kstat syscall and the `KSTAT {json}` console line report them.
+ * The kstat syscall and the `KSTAT {json}` console line report them; with
+ * kstat_every=<ms> a kernel thread prints that line every <ms> ms.
  */
 #include "stack/strategy.h"
+#include "cmdline.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/pmm.h"
@@ -84,8 +86,23 @@ void kstack_fill_kstat(struct kstat *k)
 }
 
 /*
+ * A hook for debuggers, after gdb's __jit_debug_register_code: it does
+ * nothing, and is called with IRQs still off right after a KSTAT line went
+ * out, so a breakpoint here stops the kernel with the numbers of that line
+ * unchanged on this CPU (tools/gdb/kstack.py's ks-kstat recomputes them from
+ * memory; tests/harness.py's gdb-kstack unit compares the two). noipa and
+ * the asm keep GCC from proving it empty and dropping the call.
+ */
+__attribute__((noipa)) void kstat_line_printed(const struct kstat *k)
+{
+    __asm__ volatile("" : : "r"(k) : "memory");
+}
+
+/*
  * The numbers and the line live in the heap: this runs on a dying process's
  * last exit, which may have only the top stack page (tools/stack_budget.py).
+ * IRQs stay off from the count to the hook, so on this CPU nothing changes
+ * between what the line says and what a debugger stopped at the hook sees.
  */
 void kstack_print_kstat(const char *why)
 {
@@ -99,6 +116,7 @@ void kstack_print_kstat(const char *why)
         return;
     struct kstat *k = &buf->k;
     char *hist = buf->hist, *line = buf->line;
+    uint64_t flags = irq_save();
     kstack_fill_kstat(k);
     int n = 0;
     for (int i = 0; i < KSTAT_HIST_MAX; i++)
@@ -120,5 +138,36 @@ void kstack_print_kstat(const char *why)
              k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
              (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent, hist);
     console_puts(line);
+    kstat_line_printed(k);
+    irq_restore(flags);
     kfree(buf);
+}
+
+#define KSTAT_EVERY_MAX_MS (24 * 3600 * 1000l)     /* a day: sched_sleep_ms()'s nanoseconds stay far from overflow */
+
+static uint64_t kstat_every_ms;
+
+static void kstat_every_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sched_sleep_ms(kstat_every_ms);
+        kstack_print_kstat("periodic");
+    }
+}
+
+void kstack_kstat_every_init(void)
+{
+    long ms = cmdline_int("kstat_every", 0);
+    if (ms == 0)
+        return;
+    if (ms < 0 || ms > KSTAT_EVERY_MAX_MS) {
+        printk("kstat: kstat_every=%ld is outside 1..%ld ms: no periodic KSTAT line\n", ms, KSTAT_EVERY_MAX_MS);
+        return;
+    }
+    kstat_every_ms = (uint64_t)ms;
+    if (!thread_create_detached("kstat_every", kstat_every_thread, NULL))
+        printk("kstat: no memory for the kstat_every thread\n");
+    else
+        printk("kstat: a KSTAT line every %ld ms (kstat_every=)\n", ms);
 }

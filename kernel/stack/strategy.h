@@ -159,3 +159,7 @@ void kstack_fill_kstat(struct kstat *k);
 /* Stack pages mapped in t's slot now, read from the page tables. */
 int kstack_resident_pages(const struct thread *t);
 void kstack_print_kstat(const char *why);
+/* Called by kstack_print_kstat() with IRQs off right after the line: a breakpoint for gdb (account.c). */
+void kstat_line_printed(const struct kstat *k);
+/* kstat_every=<ms>: a kernel thread prints the KSTAT line every <ms> ms (why "periodic"); none without it. */
+void kstack_kstat_every_init(void);
