@@ -14,6 +14,7 @@
  *   kill <pid> [status]    end a process this shell started (status 137)
  *   exit [status], halt    leave
  */
+#include <stdarg.h>
 #include "lib/string.h"
 #include "stdio.h"
 #include "syscall.h"
@@ -150,6 +151,22 @@ static int cmd_free(void)
 
 /* ---------------------------------------------------------------- the live view */
 
+/* A frame is built here and written with one syscall, so that the view itself adds one entry per frame. */
+static struct {
+    char buf[8192];
+    size_t len;
+} frame;
+
+__attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(frame.buf + frame.len, sizeof(frame.buf) - frame.len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        frame.len = frame.len + (size_t)n < sizeof(frame.buf) ? frame.len + (size_t)n : sizeof(frame.buf) - 1;
+}
+
 static void bar(uint64_t value, uint64_t full, int width)
 {
     int n = full ? (int)(value * (uint64_t)width / full) : 0;
@@ -157,31 +174,35 @@ static void bar(uint64_t value, uint64_t full, int width)
         n = 1;
     if (n > width)
         n = width;
-    for (int i = 0; i < width; i++)
-        printf("%c", i < n ? '#' : '.');
+    char s[81];
+    for (int i = 0; i < width && i < 80; i++)
+        s[i] = i < n ? '#' : '.';
+    s[width < 80 ? width : 80] = 0;
+    out("%s", s);
 }
 
-static void live_frame(const struct kstat *k, const struct kstat *prev, long ms, long frame)
+static void live_frame(const struct kstat *k, const struct kstat *prev, long ms, long n)
 {
     uint64_t dt = (uint64_t)(ms > 0 ? ms : 1);
 #define PER_S(f) ((unsigned long)((k->f - prev->f) * 1000 / dt))
-    printf("\033[H\033[2J");
-    printf("kstat -w: strategy %s, %u CPUs, frame %ld every %ld ms; q or ^C leaves\n\n", strategy_name(k->strategy),
-           k->cpus, frame, ms);
-    printf("threads        %u user, %u kernel\n", k->user_threads, k->kernel_threads);
-    printf("stack KiB      %-8lu ", (unsigned long)k->resident_stack_pages * KIB_PER_PAGE);
+    frame.len = 0;
+    out("\033[H\033[2J");
+    out("kstat -w: strategy %s, %u CPUs, frame %ld every %ld ms; q or ^C leaves\n\n", strategy_name(k->strategy),
+        k->cpus, n, ms);
+    out("threads        %u user, %u kernel\n", k->user_threads, k->kernel_threads);
+    out("stack KiB      %-8lu ", (unsigned long)k->resident_stack_pages * KIB_PER_PAGE);
     bar(k->resident_stack_pages, k->fixed_equivalent_pages, 40);
-    printf(" of %lu with fixed: %ld%% saved\n", (unsigned long)k->fixed_equivalent_pages * KIB_PER_PAGE,
-           percent_saved(k->resident_stack_pages, k->fixed_equivalent_pages));
-    printf("per second     %lu expands, %lu shrinks, %lu growth faults, %lu migrations\n", PER_S(expands),
-           PER_S(shrinks), PER_S(faults), PER_S(migrations));
-    printf("free pages     %lu (+%lu in the stack caches, %u in growth reserves)\n\n",
-           (unsigned long)k->free_pages, (unsigned long)k->cache_pages, k->reserve_pages);
-    printf("cache pages per CPU (refill below 8, drain above 48, cap 64)\n");
+    out(" of %lu with fixed: %ld%% saved\n", (unsigned long)k->fixed_equivalent_pages * KIB_PER_PAGE,
+        percent_saved(k->resident_stack_pages, k->fixed_equivalent_pages));
+    out("per second     %lu expands, %lu shrinks, %lu growth faults, %lu migrations\n", PER_S(expands),
+        PER_S(shrinks), PER_S(faults), PER_S(migrations));
+    out("free pages     %lu (+%lu in the stack caches, %u in growth reserves)\n\n", (unsigned long)k->free_pages,
+        (unsigned long)k->cache_pages, k->reserve_pages);
+    out("cache pages per CPU (refill below 8, drain above 48, cap 64)\n");
     for (uint32_t c = 0; c < k->cpus && c < KSTAT_CPUS_MAX; c++) {
-        printf("  cpu%-2u %3u ", c, k->cpu_cache_pages[c]);
+        out("  cpu%-2u %3u ", c, k->cpu_cache_pages[c]);
         bar(k->cpu_cache_pages[c], 64, 32);
-        printf("\n");
+        out("\n");
     }
     uint64_t hist[KSTAT_HIST_MAX], most = 0, all = 0;
     for (int i = 0; i < KSTAT_HIST_MAX; i++) {
@@ -189,13 +210,14 @@ static void live_frame(const struct kstat *k, const struct kstat *prev, long ms,
         most = hist[i] > most ? hist[i] : most;
         all += hist[i];
     }
-    printf("\nstack pages used per kernel entry, this frame (%lu entries)\n", (unsigned long)all);
+    out("\nstack pages used per kernel entry, this frame (%lu entries)\n", (unsigned long)all);
     for (int i = 1; i <= 4; i++) {
-        printf("  %d page%s %10lu ", i, i > 1 ? "s" : " ", (unsigned long)hist[i]);
+        out("  %d page%s %10lu ", i, i > 1 ? "s" : " ", (unsigned long)hist[i]);
         bar(hist[i], most, 40);
-        printf("\n");
+        out("\n");
     }
 #undef PER_S
+    sys_write(1, frame.buf, frame.len);
 }
 
 /* kstat -w [ms]: redraw until q or ^C (raw console: a key arrives without Enter). */
