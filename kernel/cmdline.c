@@ -5,7 +5,7 @@
 #include "printk.h"
 
 static const char *const known_keys[] = {
-    "kstack", "ktest", "init", "initarg", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "hz", "testsys",
+    "kstack", "ktest", "init", "initarg", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "kstack_restart", "hz", "testsys",
     "bench", "quiet", "spinlock", "kstat_every", NULL,
 };
 

@@ -13,6 +13,7 @@
 #include "percpu.h"
 #include "printk.h"
 #include "proc/process.h"
+#include "sched/restart.h"
 #include "sched/sched.h"
 #include "stack/cache.h"
 #include "stack/kstack.h"
@@ -78,6 +79,10 @@ void exit_to_user_mode(struct pt_regs *regs)
             process_thread_exit(0);
         }
         kstack_exit(current());         /* the stack strategy: give them back */
+        if (current()->restart.armed) {
+            restart_block(current());   /* a restartable wait sleeps here, on the top page (sched/restart.c) */
+            continue;
+        }
         if (this_cpu()->need_resched) {
             struct thread *t = current();
             bool bound = t->kstack_user_bound;

@@ -25,6 +25,7 @@
 #include "printk.h"
 #include "spinlock.h"
 #include "proc/process.h"
+#include "sched/restart.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
 #include "stack/overflow.h"
@@ -99,6 +100,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     kstack_tlb_init();                  /* kstack_tlb=safe|unsafe, kstack_tlb_check=1 */
     kstack_overflow_init();             /* kstack_overflow=panic|kill */
     kstack_strategy_init();             /* kstack=fixed|eager|fault|lazy */
+    restart_init();                     /* kstack_restart=on|off */
     process_init();                     /* the thread limits, from the size of memory */
     sched_init();                       /* this context becomes cpu 0's idle thread */
     acpi_init();                        /* the MADT: which CPUs exist */

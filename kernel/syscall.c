@@ -12,6 +12,7 @@
 #include "percpu.h"
 #include "printk.h"
 #include "proc/process.h"
+#include "sched/restart.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
 #include "stack/strategy.h"
@@ -85,6 +86,7 @@ int syscall_entry(struct pt_regs *regs)
         cli();
     }
     regs->rax = (uint64_t)err;
+    restart_syscall_exit(current(), regs, err);     /* -ERESTART_BLOCK: the same call runs again */
     exit_to_user_mode(regs);
     return sysret_ok(regs);
 }

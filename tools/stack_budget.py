@@ -109,6 +109,9 @@ INDIRECT_CALLS = {
     "kstack_thread_exit": {"why": "kstack_ops->on_exit", "targets_re": r"kstack_\w+_on_exit"},
     "kstack_switch_in_ready": {"why": "kstack_ops->on_switch_in", "targets_re": r"kstack_\w+_on_switch_in"},
     "kstack_switch_out": {"why": "kstack_ops->on_switch_out", "targets_re": r"kstack_\w+_on_switch_out"},
+    # sched/restart.c: a syscall that keeps something across a restart names its own cancel hook,
+    # <subsystem>_restart_cancel (restart.h asks for the name).
+    "restart_cancel": {"why": "thread->restart.cancel", "targets_re": r"\w+_restart_cancel"},
     "irq_dispatch": {
         "why": "irq_handlers[] (irq.c) holds these, and the tests' handlers registered with irq_register()",
         "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "apic_error_irq",

@@ -18,6 +18,7 @@
 #include "mm/uaccess.h"
 #include "panic.h"
 #include "proc/process.h"
+#include "sched/restart.h"
 #include "sched/sched.h"
 #include "sched/wait.h"
 #include "syscall.h"
@@ -56,9 +57,51 @@ static void waiter_unlink(struct futex_bucket *b, struct futex_waiter *w)
         }
 }
 
+/* A thread ends with its waiter record kept across a restart: take it off the bucket, free it. */
+static void futex_restart_cancel(struct thread *t)
+{
+    struct futex_waiter *w = t->restart.cookie;
+    if (!w)
+        return;
+    uint64_t f = spin_lock(&sched_lock);
+    if (!w->woken)
+        waiter_unlink(bucket_of(w->vm, w->uaddr), w);
+    spin_unlock(&sched_lock, f);
+    kfree(w);
+}
+
+/*
+ * The second run of a wait that restarted (sched/restart.c): its waiter record
+ * is still queued, so nothing is read again. A waker that counted it: 0. Its
+ * first deadline passed: -ETIMEDOUT. Else it waits on (woken for nothing).
+ */
+static long futex_wait_again(struct thread *t)
+{
+    struct futex_waiter *w = t->restart.cookie;
+    struct futex_bucket *b = bucket_of(w->vm, w->uaddr);
+    uint64_t deadline = t->restart.deadline_ns;
+    long ret;
+    uint64_t f = spin_lock(&sched_lock);
+    if (w->woken) {
+        ret = 0;
+    } else if (t->proc->dying || (deadline && time_ns() >= deadline)) {
+        ret = t->proc->dying ? -EINTR : -ETIMEDOUT;
+        waiter_unlink(b, w);
+    } else {
+        ret = restart_arm_locked(&b->wq, deadline);
+    }
+    spin_unlock(&sched_lock, f);
+    if (ret != -ERESTART_BLOCK)
+        kfree(w);               /* syscall_entry() drops the record with it */
+    return ret;
+}
+
 long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
 {
-    struct process *p = current()->proc;
+    struct thread *t = current();
+    struct process *p = t->proc;
+    if (restart_reissued(t, SYS_futex_wait))
+        return futex_wait_again(t);
     if (uaddr % 4)
         return -EINVAL;
     if (!access_ok(uaddr, 4))
@@ -66,7 +109,7 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
     struct futex_waiter *w = kzalloc(sizeof(*w));
     if (!w)
         return -ENOMEM;
-    *w = (struct futex_waiter){ .t = current(), .vm = p->vm, .uaddr = uaddr };
+    *w = (struct futex_waiter){ .t = t, .vm = p->vm, .uaddr = uaddr };
     struct futex_bucket *b = bucket_of(w->vm, uaddr);
     if (timeout_ms > FUTEX_TIMEOUT_MAX_MS)
         timeout_ms = FUTEX_TIMEOUT_MAX_MS;  /* no overflow in nanoseconds */
@@ -83,6 +126,13 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
         ret = -EAGAIN;
 
     f = spin_lock(&sched_lock);
+    if (ret == 0 && !w->woken && !p->dying && restart_enabled) {
+        t->restart.cookie = w;          /* queued: the second run finds it here */
+        t->restart.cancel = futex_restart_cancel;
+        ret = restart_arm_locked(&b->wq, deadline);
+        spin_unlock(&sched_lock, f);
+        return ret;
+    }
     while (ret == 0 && !w->woken) {
         if (p->dying)
             ret = -EINTR;

@@ -26,6 +26,7 @@
 #include "percpu.h"
 #include "printk.h"
 #include "proc/exec.h"
+#include "sched/restart.h"
 #include "sched/sched.h"
 #include "stack/kstack.h"
 #include "stack/overflow.h"
@@ -55,6 +56,7 @@ void process_init(void)
         max = 16;
     process_threads_max = (int)max;
     process_threads_max_per_process = (int)max / 2;
+    kstack_slots_prebuild((unsigned)max + 1024);       /* no page table is made for a thread later */
     printk("process: at most %d user threads, %d per process\n", process_threads_max,
            process_threads_max_per_process);
 }
@@ -298,6 +300,8 @@ void process_thread_exit(long value)
     struct thread *t = current();
     struct process *p = t->proc;
     KASSERT(p);
+    if (t->restart.nr || t->restart.armed)
+        restart_cancel(t);          /* a restartable wait that will not run again */
     uint64_t f = spin_lock(&sched_lock);
     struct uthread *u = p->threads;
     while (u && u->t != t)
@@ -385,6 +389,10 @@ int process_wait(int pid, int *status)
             ret = -ECHILD;
             break;
         }
+        if (restart_enabled) {          /* the scan runs again when the call does */
+            ret = (int)restart_arm_locked(&me->child_wq, 0);
+            break;
+        }
         sched_block_locked(&me->child_wq, 0);
     }
     spin_unlock(&sched_lock, f);
@@ -397,17 +405,24 @@ int process_thread_join(int tid, long *value)
 {
     struct process *p = current()->proc;
     struct uthread *done = NULL;
+    bool again = restart_reissued(current(), SYS_thread_join);     /* then `joining` is ours */
     int ret = 0;
     uint64_t f = spin_lock(&sched_lock);
     struct uthread *u = uthread_find(p, tid);
     if (!u)
         ret = -ESRCH;
-    else if (u->t == current() || u->joining)
+    else if (u->t == current() || (u->joining && !again))
         ret = -EINVAL;
     if (ret == 0) {
         u->joining = true;
-        while (!u->exited && !p->dying)
+        while (!u->exited && !p->dying) {
+            if (restart_enabled) {
+                long r = restart_arm_locked(&p->join_wq, 0);    /* `joining` stays set for the second run */
+                spin_unlock(&sched_lock, f);
+                return (int)r;
+            }
             sched_block_locked(&p->join_wq, 0);
+        }
         u->joining = false;
         if (u->exited) {
             *value = u->value;
@@ -491,15 +506,23 @@ long sys_thread_exit(uint64_t value)
 
 long sys_sleep_ms(uint64_t ms)
 {
-    struct process *p = current()->proc;
+    struct thread *t = current();
+    struct process *p = t->proc;
     if (ms > 365ull * 24 * 3600 * 1000)
         ms = 365ull * 24 * 3600 * 1000;     /* no overflow in nanoseconds */
-    uint64_t deadline = time_ns() + ms * 1000000ull;
+    /* Run again after a restart, it keeps the deadline of its first run. */
+    uint64_t deadline = restart_reissued(t, SYS_sleep_ms) ? t->restart.deadline_ns : time_ns() + ms * 1000000ull;
+    long ret = 0;
     uint64_t f = spin_lock(&sched_lock);
-    while (time_ns() < deadline && !p->dying)
+    while (time_ns() < deadline && !p->dying) {
+        if (restart_enabled) {
+            ret = restart_arm_locked(NULL, deadline);
+            break;
+        }
         sched_block_locked(NULL, deadline);
+    }
     spin_unlock(&sched_lock, f);
-    return p->dying ? -EINTR : 0;
+    return p->dying ? -EINTR : ret;
 }
 
 long sys_spawn(uint64_t uprogram, uint64_t uargv)

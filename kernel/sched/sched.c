@@ -113,13 +113,13 @@ static void sleepers_remove(struct thread *t)
 void sched_wake_locked(struct thread *t)
 {
     KASSERT(spin_held_by_me(&sched_lock));
-    if (t->state != THREAD_BLOCKED)
-        return;
-    KASSERT(!t->on_cpu);
-    if (t->wake_at_ns) {
+    if (t->wake_at_ns) {            /* a wake ends a timed wait, also one armed and not asleep yet (restart.c) */
         sleepers_remove(t);
         t->wake_at_ns = 0;
     }
+    if (t->state != THREAD_BLOCKED)
+        return;
+    KASSERT(!t->on_cpu);
     struct cpu *target = pick_cpu(t);
     rq_push(target, t);
     if (target->current == target->idle)
@@ -238,10 +238,9 @@ void sched_migrated(struct thread *t)
     total_migrations++;
 }
 
-bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
+void sched_wait_link_locked(struct thread *t, struct wait_queue *wq, uint64_t deadline_ns)
 {
-    struct thread *t = current();
-    KASSERT(t != this_cpu()->idle);
+    KASSERT(spin_held_by_me(&sched_lock));
     if (wq) {
         t->wait_next = NULL;
         t->wait_prev = wq->tail;
@@ -261,6 +260,22 @@ bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
         t->sleep_next = *p;
         *p = t;
     }
+}
+
+void sched_wait_unlink_locked(struct thread *t)
+{
+    wq_remove_locked(t);
+    if (t->wake_at_ns) {
+        sleepers_remove(t);
+        t->wake_at_ns = 0;
+    }
+}
+
+bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
+{
+    struct thread *t = current();
+    KASSERT(t != this_cpu()->idle);
+    sched_wait_link_locked(t, wq, deadline_ns);
     t->state = THREAD_BLOCKED;
     schedule_locked();
     return !t->timed_out;

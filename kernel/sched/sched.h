@@ -38,6 +38,10 @@ void sched_start(struct thread *t);
 void sched_sleep_ms(uint64_t ms);
 /* Block until *deadline_ns (0 = none) on wq; sched_lock held. Returns false on time-out. */
 bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns);
+/* The two halves of a wait without the sleep (sched/restart.c): queue t on wq (may be NULL) and on
+ * the sleepers until deadline_ns (0: none), or take it off both. sched_lock held. */
+void sched_wait_link_locked(struct thread *t, struct wait_queue *wq, uint64_t deadline_ns);
+void sched_wait_unlink_locked(struct thread *t);
 
 /* Timer interrupt: slice accounting and sleepers. */
 void sched_tick(struct pt_regs *regs);

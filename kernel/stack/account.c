@@ -14,6 +14,7 @@
 #include "printk.h"
 #include "proc/process.h"
 #include "sched/sched.h"
+#include "sched/restart.h"
 #include "stack/cache.h"
 #include "stack/kstack.h"
 
@@ -36,6 +37,7 @@ void kstack_fill_kstat(struct kstat *k)
     k->cpus = (uint32_t)ncpus;
     k->tlb_unsafe = !kstack_tlb_safe;
     k->tlb_check = kstack_tlb_check;
+    k->restart_on = restart_enabled;
 
     uint64_t f = spin_lock(&sched_lock);
     for (struct thread *t = thread_first(); t; t = t->all_next) {
@@ -72,6 +74,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->switch_faults += kstack_stats[i].switch_faults;
         k->stack_invlpgs += kstack_stats[i].invlpgs;
         k->irqs_resent += kstack_stats[i].irqs_resent;
+        k->restarts += kstack_stats[i].restarts;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];
@@ -126,7 +129,7 @@ void kstack_print_kstat(const char *why)
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,\"switch_faults\":%lu,\"stack_invlpgs\":%lu,\"irqs_resent\":%lu,"
+             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,\"switch_faults\":%lu,\"stack_invlpgs\":%lu,\"irqs_resent\":%lu,\"restarts\":%lu,"
              "\"pages_used_hist\":[%s]}\n",
              why, kstack_ops->name, k->cpus, k->user_threads, k->kernel_threads,
              (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
@@ -136,7 +139,8 @@ void kstack_print_kstat(const char *why)
              (unsigned long)k->tlb_invalidations,
              (unsigned long)k->tlb_stale_reads, (unsigned long)k->migrations, (unsigned long)k->free_pages,
              k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
-             (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent, hist);
+             (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent,
+             (unsigned long)k->restarts, hist);
     console_puts(line);
     kstat_line_printed(k);
     irq_restore(flags);

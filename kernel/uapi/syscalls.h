@@ -40,9 +40,10 @@
     SYSCALL(28, read, 3)          /* (int fd, void *buf, size_t len): fd 0 = the console (tty.c); 0 at end of input */ \
     SYSCALL(29, kill, 2)          /* (int pid, int status): end process pid, the caller or one of its descendants */ \
     SYSCALL(30, console_ctl, 2)   /* (int op, long arg), see CONSOLE_* */                      \
-    SYSCALL(31, ps, 2)            /* (struct ps_thread *buf, size_t n) -> threads listed; all threads' count if buf is NULL */
+    SYSCALL(31, ps, 2)            /* (struct ps_thread *buf, size_t n) -> threads listed; all threads' count if buf is NULL */ \
+    SYSCALL(32, test_wake, 1)     /* testsys: (int tid) -> wake a blocked thread of this process for nothing: 0, -ESRCH, -EAGAIN (not blocked) */
 
-#define SYSCALL_COUNT 32
+#define SYSCALL_COUNT 33
 
 /* test_kstack_bench ops: the strategies' own operations, timed in the kernel with IRQs off */
 #define KSTACK_BENCH_EXPAND 1       /* map 3 lower pages of a stack from the CPU's cache (eager's entry, lazy's switch-in) */

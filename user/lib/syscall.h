@@ -133,6 +133,9 @@ static inline long sys_console_ctl(int op, long arg) { return SYSCALL_CALL(conso
 /* Up to n threads into buf (uapi/ps.h); with buf NULL, how many there are. */
 static inline long sys_ps(struct ps_thread *buf, size_t n) { return SYSCALL_CALL(ps, 2, buf, n, 0); }
 
+/* A wake-up for nothing (as a signal would give) of thread tid of this process, blocked: 0, -ESRCH, -EAGAIN. */
+static inline long sys_test_wake(int tid) { return SYSCALL_CALL(test_wake, 1, tid, 0, 0); }
+
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \
     static inline void syscall_wrapper_exists_##name(void) { (void)&sys_##name; }

@@ -10,7 +10,10 @@ struct pt_regs {
     uint64_t r15, r14, r13, r12, rbp, rbx;
     uint64_t r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
     uint64_t vector;        /* pushed by the stub; SYSCALL entry stores ~0 */
-    uint64_t error_code;    /* pushed by the CPU, or 0 by the stub */
+    union {                 /* Linux's orig_ax slot: */
+        uint64_t error_code;    /* an exception's, pushed by the CPU, or 0 by the stub */
+        uint64_t orig_rax;      /* a syscall's number as it entered (rax is the result by the exit) */
+    };
     uint64_t rip, cs, rflags, rsp, ss;  /* the hardware frame */
 };
 

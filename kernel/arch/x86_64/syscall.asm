@@ -12,7 +12,7 @@
 ;   +152  rflags      r11              |  would have pushed
 ;   +144  cs          SEL_UCODE        |
 ;   +136  rip         rcx             /
-;   +128  error_code  0
+;   +128  orig_rax    rax: the syscall number, kept for a restart (sched/restart.c)
 ;   +120  vector      PTREGS_VECTOR_SYSCALL (~0)
 ;   +112  rdi  +104 rsi  +96 rdx  +88 rcx  +80 rax (the syscall number)
 ;   +72   r8   +64  r9   +56 r10  +48 r11
@@ -43,7 +43,7 @@ entry_syscall_64:
     push    r11                         ; rflags
     push    SEL_UCODE                   ; cs
     push    rcx                         ; rip
-    push    0                           ; error_code
+    push    rax                         ; orig_rax (the error code's slot)
     push    -1                          ; vector: PTREGS_VECTOR_SYSCALL
     PUSH_REGS
     xor     ebp, ebp                    ; end of the kernel's frame-pointer chain
@@ -52,7 +52,7 @@ entry_syscall_64:
     test    eax, eax
     jz      .iret
     POP_REGS                            ; r11 == rflags, rcx == rip (sysret_ok() checked)
-    mov     rsp, [rsp + 16 + 24]        ; past vector, error_code to the frame's rsp
+    mov     rsp, [rsp + 16 + 24]        ; past vector, orig_rax to the frame's rsp
     swapgs
     o64 sysret
 .iret:
