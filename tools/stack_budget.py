@@ -111,7 +111,7 @@ INDIRECT_CALLS = {
     "kstack_switch_out": {"why": "kstack_ops->on_switch_out", "targets_re": r"kstack_\w+_on_switch_out"},
     "irq_dispatch": {
         "why": "irq_handlers[] (irq.c) holds these, and the tests' handlers registered with irq_register()",
-        "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "apic_error_irq",
+        "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "smp_stop_irq", "apic_error_irq",
                     "test_ipi", "record_control_registers"],
     },
 }
