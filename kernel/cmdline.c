@@ -6,7 +6,7 @@
 
 static const char *const known_keys[] = {
     "kstack", "ktest", "init", "initarg", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "hz", "testsys",
-    "bench", "quiet", "spinlock", NULL,
+    "bench", "quiet", "spinlock", "kstack_check", NULL,
 };
 
 /* Find "key=" at a word start; returns the value start and its length. */

@@ -26,6 +26,7 @@
 #include "spinlock.h"
 #include "proc/process.h"
 #include "sched/sched.h"
+#include "stack/check.h"
 #include "stack/kstack.h"
 #include "stack/overflow.h"
 #include "stack/strategy.h"
@@ -107,6 +108,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     apic_timer_init();                  /* periodic tick at hz=, calibrated against the TSC */
     smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
     tty_init();                         /* console input: the serial line's IRQ through the IOAPIC */
+    kstack_check_init();                /* kstack_check=<ms>: the invariant checker's thread (tests only) */
 
     /* Tests and the first program run in a thread, with interrupts and the scheduler on. */
     if (!thread_create_detached("main", kernel_main_thread, NULL))

@@ -145,6 +145,9 @@ static inline void kstack_record_used(struct thread *t, int used)
 
 /* fault.c: pages in the growth reserves of all CPUs. */
 int kstack_fault_reserve_pages(void);
+/* fault.c: cpu's reserve as it is (*count pages), for a look while that CPU is stopped (stack/check.c). */
+const uint64_t *kstack_fault_reserve_of(int cpu, int *count);
+#define KSTACK_FAULT_RESERVE_CAP 8
 /* fault.c: an overflow report is leaving the #PF IST stack for good: its IST pointer back to the top (else nothing). */
 void kstack_fault_ist_leave(void);
 /* fault.c, tests only (strategy_test.c): this CPU's reserve emptied into out[]; IRQs off. */

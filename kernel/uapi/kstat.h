@@ -41,4 +41,5 @@ struct kstat {
     uint64_t stack_invlpgs;         /* invlpg of stack pages: at shrinks, and 8 per switch-in on a new CPU */
     uint64_t irqs_resent;           /* fault: interrupts a growth fault cut off during delivery, sent again */
     uint32_t cpu_cache_pages[KSTAT_CPUS_MAX];   /* each CPU's stack page cache level (cpus entries) */
+    uint64_t check_rounds;          /* kstack_check=<ms>: invariant checker rounds done (a failed one panics) */
 };
