@@ -36,6 +36,7 @@
 #include "arch/x86_64/smp_stop.h"
 #include "cmdline.h"
 #include "cpumask.h"
+#include "ksyms.h"
 #include "lib/string.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
@@ -59,6 +60,7 @@ unsigned kstack_check_interval_ms;
 uint64_t kstack_check_rounds;
 uint64_t kstack_check_failures;
 
+static bool print_failures;             /* the checker thread: every failure on the console before the panic */
 static uint64_t *seen;                  /* a bit per page frame: looked at this round */
 static size_t seen_pages;               /* of the bitmap */
 
@@ -74,6 +76,8 @@ struct holder {
 
 struct check {
     struct kstack_check_result *r;
+    bool print;                         /* printk every failure, not only the first (the checker thread) */
+    char who[128];                      /* the thread being checked, and where it stands */
     int self;                           /* the CPU checking */
     uint64_t above_rest;                /* pages mapped above the pages at rest, all threads */
     uint64_t reserves;                  /* pages in the fault reserves */
@@ -85,11 +89,18 @@ struct check {
 
 __attribute__((format(printf, 2, 3))) static void fail(struct check *x, const char *fmt, ...)
 {
+    va_list ap;
     if (x->r->failures++ == 0) {
-        va_list ap;
         va_start(ap, fmt);
         vsnprintf(x->r->first, sizeof(x->r->first), fmt, ap);
         va_end(ap);
+    }
+    if (x->print) {
+        char line[256];
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        printk("kstack_check: %s\n", line);
     }
 }
 
@@ -266,6 +277,27 @@ static void check_cpus(struct check *x, uint64_t *take, uint64_t *give)
     }
 }
 
+/* "thread 12 (name; where it stands)", into x->who, for the failures' messages. */
+static void describe(struct check *x, const struct thread *t, int on)
+{
+    static const char *const states[] = { "runnable", "running", "blocked", "dead" };
+    char where[80], sym[48];
+    const struct pt_regs *regs = on >= 0 && on != x->self ? smp_stopped_regs(on) : NULL;
+    if (on == x->self) {
+        snprintf(where, sizeof(where), "running here");
+    } else if (regs && user_mode(regs)) {
+        snprintf(where, sizeof(where), "on cpu %d, stopped in user mode", on);
+    } else if (regs) {
+        ksym_format(sym, sizeof(sym), regs->rip);
+        snprintf(where, sizeof(where), "on cpu %d, stopped at %s", on, sym);
+    } else {
+        snprintf(where, sizeof(where), "%s", t->state <= THREAD_DEAD ? states[t->state] : "?");
+    }
+    snprintf(x->who, sizeof(x->who), "thread %d (%s; %s%s%s)", t->tid, t->name, where,
+             t->kstack_at_rest && t->kstack_user_bound ? "; user-bound" : "",
+             t->proc && t->proc->dying ? "; dying" : "");
+}
+
 /*
  * What each strategy leaves a live user thread with at a stop point (low:
  * its pages 0-3), unless its process is dying. `on`: the CPU running it, or
@@ -288,28 +320,26 @@ static void check_strategy(struct check *x, const struct thread *t, int on, int 
         break;
     case KSTACK_EAGER:
         if (low != (bound ? 0x1u : 0xfu))
-            fail(x, "kstack=eager: thread %d (%s) has pages %#x of its 16 KiB, kstack_user_bound %d, %s", t->tid,
-                 t->name, low, bound, on >= 0 ? "running" : "switched out");
+            fail(x, "kstack=eager: %s has pages %#x of its 16 KiB", x->who, low);
         break;
     case KSTACK_FAULT: {
         if (bound && low != 0x1u)
-            fail(x, "kstack=fault: thread %d (%s) is user-bound with pages %#x of its 16 KiB", t->tid, t->name, low);
+            fail(x, "kstack=fault: %s has pages %#x of its 16 KiB", x->who, low);
         int n = 0, missing = (int)KSTACK_PAGES - popcount8(low);
         if (on >= 0)
             kstack_fault_reserve_of(on, &n);
         if (on >= 0 && !bound && n < missing)
-            fail(x, "kstack=fault: thread %d (%s) runs in the kernel on cpu %d with %d stack pages missing and %d "
-                 "in that CPU's reserve (the reserve invariant)", t->tid, t->name, on, missing, n);
+            fail(x, "kstack=fault: %s has %d stack pages missing and %d in its CPU's reserve (the reserve "
+                 "invariant)", x->who, missing, n);
         break;
     }
     case KSTACK_LAZY: {
         unsigned exact = (2u << rsp_page) - 1;
         if (on < 0 && (t->state == THREAD_BLOCKED || bound) && low != (exact & LOW))
-            fail(x, "kstack=lazy: thread %d (%s), switched out %s with its stack pointer in page %d, has pages %#x",
-                 t->tid, t->name, bound ? "user-bound" : "blocked", rsp_page, low);
+            fail(x, "kstack=lazy: %s, switched out with its stack pointer in page %d, has pages %#x", x->who,
+                 rsp_page, low);
         if (on >= 0 && !bound && low != LOW)
-            fail(x, "kstack=lazy: thread %d (%s) runs in the kernel on cpu %d with pages %#x", t->tid, t->name, on,
-                 low);
+            fail(x, "kstack=lazy: %s has pages %#x", x->who, low);
         break;
     }
     default:
@@ -320,21 +350,22 @@ static void check_strategy(struct check *x, const struct thread *t, int on, int 
 static void check_thread(struct check *x, const struct thread *t)
 {
     int on = running_on(t);
+    describe(x, t, on);
     bool user = t->kstack_at_rest != 0;
     uintptr_t base = t->kstack_base, top = kstack_slot_top(base);
     x->r->threads++;
     if (!base || !kstack_in_area(base) || base % KSTACK_SLOT_SIZE || t->kstack_top != top) {
-        fail(x, "thread %d (%s) has no proper stack slot (base %p, top %p)", t->tid, t->name, (void *)base,
+        fail(x, "%s has no proper stack slot (base %p, top %p)", x->who, (void *)base,
              (void *)t->kstack_top);
         return;
     }
     uint64_t *ptes = kstack_slot_ptes(base);
     if (!ptes) {
-        fail(x, "thread %d (%s): no page table covers its slot %p", t->tid, t->name, (void *)base);
+        fail(x, "%s: no page table covers its slot %p", x->who, (void *)base);
         return;
     }
     if (t->kstack_ptes && t->kstack_ptes != ptes)
-        fail(x, "thread %d (%s): its cached PTE pointer %p is not its slot's (%p)", t->tid, t->name,
+        fail(x, "%s: its cached PTE pointer %p is not its slot's (%p)", x->who,
              (void *)t->kstack_ptes, (void *)ptes);
     unsigned by_ptes = 0;
     for (int i = 0; i < KSTACK_ENSURE_PAGES; i++) {
@@ -343,20 +374,19 @@ static void check_thread(struct check *x, const struct thread *t)
             continue;
         by_ptes |= 1u << i;
         if ((pte & PTE_FLAGS) != PTE_KSTACK)
-            fail(x, "thread %d (%s): page %d's PTE %#lx does not have the stack's flags", t->tid, t->name, i,
+            fail(x, "%s: page %d's PTE %#lx does not have the stack's flags", x->who, i,
                  (unsigned long)pte);
     }
     for (int i = KSTACK_ENSURE_PAGES; i < KSTACK_ENSURE_PAGES + GUARD_PAGES; i++)
         if (ptes[-i] & PTE_P)
-            fail(x, "thread %d (%s): page %d of its slot, in the guard, is mapped", t->tid, t->name, i);
+            fail(x, "%s: page %d of its slot, in the guard, is mapped", x->who, i);
     unsigned m = t->kstack_mapped, low = m & LOW;
     if (m != by_ptes)
-        fail(x, "thread %d (%s): kstack_mapped is %#x, its PTEs say %#x", t->tid, t->name, m, by_ptes);
+        fail(x, "%s: kstack_mapped is %#x, its PTEs say %#x", x->who, m, by_ptes);
     if (!(low & 1) || ((low + 1) & low))
-        fail(x, "thread %d (%s): pages %#x of its 16 KiB are mapped: not the top page and those below it", t->tid,
-             t->name, low);
+        fail(x, "%s: pages %#x of its 16 KiB are mapped: not the top page and those below it", x->who, low);
     if (t->on_cpu != (on >= 0) || (on >= 0 && t->cpu != on))
-        fail(x, "thread %d (%s): on_cpu %d, cpu %d, but %s", t->tid, t->name, t->on_cpu, t->cpu,
+        fail(x, "%s: on_cpu %d, cpu %d, but %s", x->who, t->on_cpu, t->cpu,
              on >= 0 ? "it is that of another CPU" : "no CPU runs it");
     int rest = user ? popcount8(t->kstack_at_rest) : (int)KSTACK_PAGES;
     x->above_rest += (uint64_t)(popcount8(m) - rest);
@@ -366,17 +396,17 @@ static void check_thread(struct check *x, const struct thread *t)
     }
     if (!user) {
         if (low != LOW)
-            fail(x, "kernel thread %d (%s) has pages %#x of its 16 KiB", t->tid, t->name, low);
+            fail(x, "kernel %s has pages %#x of its 16 KiB", x->who, low);
         return;
     }
     unsigned want_rest = (1u << kstack_ops->pages_at_rest) - 1;
     if (t->kstack_at_rest != want_rest || (m & want_rest) != want_rest)
-        fail(x, "thread %d (%s): pages %#x mapped, %#x at rest, kstack=%s keeps %#x", t->tid, t->name, m,
+        fail(x, "%s: pages %#x mapped, %#x at rest, kstack=%s keeps %#x", x->who, m,
              t->kstack_at_rest, kstack_ops->name, want_rest);
     if (t->state == THREAD_DEAD) {
         /* Off every CPU, its pages above rest went back in the switch away from it. */
         if (m != t->kstack_at_rest)
-            fail(x, "dead thread %d (%s) holds pages %#x, more than its pages at rest", t->tid, t->name, m);
+            fail(x, "%s holds pages %#x, more than its pages at rest", x->who, m);
         return;
     }
     /* The stack it runs on, or will run on, is mapped from its stack pointer up. */
@@ -384,7 +414,7 @@ static void check_thread(struct check *x, const struct thread *t)
     if (on < 0) {
         rsp = t->saved_rsp;
         if (rsp >= top || rsp < top - KSTACK_ENSURE_MAX)
-            fail(x, "thread %d (%s): saved stack pointer %p outside its stack", t->tid, t->name, (void *)rsp);
+            fail(x, "%s: saved stack pointer %p outside its stack", x->who, (void *)rsp);
     } else if (on == x->self) {
         rsp = read_rsp();
     } else {
@@ -397,7 +427,7 @@ static void check_thread(struct check *x, const struct thread *t)
         rsp_page = (int)((top - 1 - rsp) / PAGE_SIZE);
         unsigned need = (2u << rsp_page) - 1;
         if ((m & need) != need)
-            fail(x, "thread %d (%s): stack pointer %p in page %d, pages %#x mapped", t->tid, t->name, (void *)rsp,
+            fail(x, "%s: stack pointer %p in page %d, pages %#x mapped", x->who, (void *)rsp,
                  rsp_page, m);
     }
     /* (A live user thread without its process, one that is leaving, has IRQs off until it is dead.) */
@@ -450,7 +480,7 @@ void kstack_check_scratch_free(void)
 int kstack_check_round(struct kstack_check_result *r)
 {
     memset(r, 0, sizeof(*r));
-    struct check x = { .r = r };
+    struct check x = { .r = r, .print = print_failures };
     if (!scratch_alloc()) {
         fail(&x, "no memory for the checker's bitmap");
         return r->failures;
@@ -475,6 +505,7 @@ static void kstack_check_thread(void *arg)
 {
     (void)arg;
     static struct kstack_check_result r;
+    print_failures = true;
     for (;;) {
         sched_sleep_ms(kstack_check_interval_ms);
         if (kstack_check_round(&r))

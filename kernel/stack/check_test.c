@@ -192,6 +192,53 @@ KTEST(kstack_check, strategy_shape_of_a_user_thread)
     kstack_check_scratch_free();
 }
 
+static volatile bool ensure_loop_stop;
+static volatile long ensure_loops;
+
+/* Map below the 16 KiB and give it back, as fast as it can: most of its time is inside kstack_ensure(). */
+static void ensure_loop(void *arg)
+{
+    (void)arg;
+    while (!ensure_loop_stop) {
+        kstack_ensure(THREAD_SIZE + 4096);
+        uint64_t f = irq_save();
+        kstack_unmap_to_cache(current(), (int)KSTACK_PAGES, KSTACK_ENSURE_PAGES);
+        irq_restore(f);
+        ensure_loops++;
+    }
+    thread_exit(0);
+}
+
+/*
+ * kstack_ensure() took a page from the cache, mapped it and marked it in
+ * kstack_mapped with IRQs on in between (found by the stress run: "kstack_mapped
+ * is 0x1, its PTEs say 0x3" for a dying thread), so a stop could see a page
+ * taken and not mapped, or mapped and not marked. Stopped over and over
+ * while another CPU does nothing but ensure, every round must pass.
+ */
+KTEST(kstack_check, ensure_is_never_seen_half_done)
+{
+    SKIP_WITH_CHECKER_THREAD(t);
+    if (ncpus < 2)
+        KSKIP(t, "needs a second CPU to run the ensure loop");
+    ensure_loop_stop = false;
+    ensure_loops = 0;
+    struct thread *th = thread_create("ensure-loop", ensure_loop, NULL);
+    KREQUIRE(t, th);
+    while (ensure_loops < 10)
+        sched_yield();
+    struct kstack_check_result r;
+    int rounds = 0, failed = 0;
+    for (; rounds < 300 && !failed; rounds++)
+        failed = kstack_check_round(&r);
+    ensure_loop_stop = true;
+    thread_join(th);
+    if (failed)
+        ktest_fail(t, __FILE__, __LINE__, "round %d of %d failed: %s", rounds, 300, r.first);
+    KEXPECT(t, ensure_loops > 10);
+    kstack_check_scratch_free();
+}
+
 /*
  * The checker thread's own failure path, end to end: a page on this CPU's
  * cache twice, left for the thread to find; the boot ends in its panic (row

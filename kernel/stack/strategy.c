@@ -220,23 +220,25 @@ int kstack_ensure(size_t bytes)
             break;
         if (t->kstack_mapped & (1u << i))
             continue;
-        /* Through the cache like every page above those at rest, so that takes and gives balance (kstat). */
+        /*
+         * Through the cache like every page above those at rest, so that takes
+         * and gives balance (kstat). Taken, mapped and marked with IRQs off, as
+         * the strategies map theirs: with IRQs on in between, an interrupt
+         * found a page taken and on no list, or mapped and not in kstack_mapped
+         * (the invariant checker caught both in the stress run).
+         */
         uint64_t f = irq_save();
         uint64_t pa = kstack_cache_take();
-        irq_restore(f);
-        if (!pa)
-            return -ENOMEM;
-        int err = kstack_map_phys(t->kstack_base, i, pa);
-        if (err) {
-            f = irq_save();
+        int err = pa ? kstack_map_phys(t->kstack_base, i, pa) : -ENOMEM;
+        if (err && pa)
             kstack_cache_give(pa);
-            irq_restore(f);
-            if (err == -EEXIST)
-                continue;               /* a growth fault (kstack=fault) mapped it meanwhile: its bit is set */
+        else if (!err)      /* one locked instruction: a growth fault (kstack=fault) may write the mask meanwhile */
+            __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
+        irq_restore(f);
+        if (err == -EEXIST)
+            continue;                   /* a growth fault (kstack=fault) mapped it meanwhile: its bit is set */
+        if (err)
             return err;
-        }
-        /* One locked instruction: a growth fault (kstack=fault) may write the mask between a load and a store. */
-        __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
     }
     return 0;
 }
