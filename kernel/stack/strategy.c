@@ -106,12 +106,21 @@ void kstack_switch_out(struct thread *t)
 /*
  * A user thread that ends inside the kernel (thread_exit, a kill) never
  * reaches exit_to_user_mode(): what it mapped above its pages at rest goes
- * back to the cache here, so every take is matched by a give.
+ * back to the cache here, so every take is matched by a give. So does what
+ * kstack_ensure() mapped below a kernel thread's 16 KiB.
  */
 void kstack_thread_exit(struct thread *t)
 {
-    if (!t->kstack_at_rest || t->kstack_mapped == t->kstack_at_rest)
-        return;                         /* a kernel thread, or nothing to give back */
+    if (!t->kstack_at_rest) {
+        if (t->kstack_mapped >> KSTACK_PAGES) {
+            uint64_t flags = irq_save();
+            kstack_unmap_to_cache(t, (int)KSTACK_PAGES, KSTACK_ENSURE_PAGES);
+            irq_restore(flags);
+        }
+        return;
+    }
+    if (t->kstack_mapped == t->kstack_at_rest)
+        return;                         /* nothing to give back */
     uint64_t flags = irq_save();
     kstack_ops->on_exit(t);
     if (t->kstack_mapped != t->kstack_at_rest)

@@ -93,7 +93,7 @@ int kstack_alloc_user(uintptr_t *base);
 int kstack_enter(struct thread *t);
 /* exit_to_user_mode(), IRQs off: the strategy's on_exit. */
 void kstack_exit(struct thread *t);
-/* A dead thread's pages above those at rest back to the cache (it never reached exit_to_user_mode); off every CPU. */
+/* A dead thread's pages above those at rest (a kernel thread's: above its 16 KiB) back to the cache; off every CPU. */
 void kstack_thread_exit(struct thread *t);
 /* IRQs off, the very last step before the return to user mode: remembers the cache level. */
 void kstack_return_to_user(void);
