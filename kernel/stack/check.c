@@ -1,6 +1,6 @@
 /*
  * check.c: the kstack invariant checker (see check.h; docs/DESIGN.md
- * section 8). Each round stops the other CPUs (arch/x86_64/smp_stop.c) and
+ * section 8.1). Each round stops the other CPUs (arch/x86_64/smp_stop.c) and
  * looks, from this one, at a state in which every CPU is between two
  * strategy operations: they all run with IRQs off, and a stopped CPU took an
  * interrupt. What it checks:

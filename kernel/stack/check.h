@@ -1,5 +1,5 @@
 /*
- * check.h: the kstack invariant checker (docs/DESIGN.md section 8). With
+ * check.h: the kstack invariant checker (docs/DESIGN.md section 8.1). With
  * kstack_check=<ms> a kernel thread stops every other CPU that often and
  * checks the stacks, the per-CPU caches, the fault reserves and the counters
  * against each other; a broken invariant is a kernel bug: it panics and
