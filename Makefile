@@ -45,7 +45,7 @@ $(error FIRMWARE must be bios or uefi, not '$(FIRMWARE)')
 endif
 QEMU     := qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(SMP) -no-reboot $(QEMU_FW)
 
-.PHONY: all run debug test bench bench-quick clean help deps
+.PHONY: all run debug test bench bench-quick stress clean help deps
 all: $(BUILD)/kernel.elf $(BUILD)/kstack.iso compile_commands.json
 
 # Checks the tools (installs them as root, else prints the one command to run).
@@ -196,11 +196,32 @@ bench: all
 bench-quick: all
 	$(PYTHON) tools/bench.py --quick --out $(BUILD)/bench-quick
 
+# make stress: user/stress.c for SECONDS under KSTACK on SMP CPUs (default 4), hz=10000, with the kstack
+# invariant checker every KSTACK_CHECK ms; the serial console on this terminal (^C ends QEMU), and the
+# verdict in the exit status. A boot of its own (build/stress.iso), as a test row would make it.
+SECONDS      ?= 30
+KSTACK       ?= eager
+KSTACK_CHECK ?= 50
+STRESS_SMP   := $(if $(filter command line environment,$(origin SMP)),$(SMP),4)
+STRESS_ARGS  := init=stress initarg=$(SECONDS) testsys=1 hz=10000 kstack_check=$(KSTACK_CHECK) kstack=$(KSTACK)
+stress: $(BUILD)/kernel.elf $(UELFS)
+	@echo "make stress: $(SECONDS) s under kstack=$(KSTACK) on $(STRESS_SMP) CPUs: $(STRESS_ARGS)"
+	$(Q)sh tools/mkiso.sh $(BUILD)/stress.iso '$(STRESS_ARGS)'
+	@status=0; timeout --foreground $$(( 2 * $(SECONDS) + 120 )) qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) \
+	    -smp $(STRESS_SMP) -no-reboot $(QEMU_FW) -display none -serial stdio $(QEMU_EXIT) \
+	    -cdrom $(BUILD)/stress.iso || status=$$?; \
+	case $$status in 33) echo "make stress: passed";; \
+	    35) echo "make stress: FAILED (the KTAP above says which check)"; exit 1;; \
+	    37) echo "make stress: kernel PANIC (above)"; exit 1;; \
+	    124) echo "make stress: hang: QEMU stopped after $$(( 2 * $(SECONDS) + 120 )) s"; exit 1;; \
+	    *) echo "make stress: QEMU exited with status $$status"; exit 1;; esac
+
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
 help:
-	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], bench, bench-quick, clean"
+	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], bench, bench-quick,"
+	@echo "         stress [SECONDS=n KSTACK=strategy KSTACK_CHECK=ms], clean"
 	@echo "Variables: ACCEL=tcg|kvm SMP=n MEM=size CMDLINE='...' FIRMWARE=bios|uefi CROSS=prefix OPT=-O2"
 
 FORCE:

@@ -5,8 +5,8 @@
 #include "printk.h"
 
 static const char *const known_keys[] = {
-    "kstack", "ktest", "init", "initarg", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "kstack_restart", "hz", "testsys",
-    "bench", "quiet", "spinlock", "kstat_every", NULL,
+    "kstack", "ktest", "init", "initarg", "kstack_tlb", "kstack_tlb_check", "kstack_overflow", "kstack_restart", "hz",
+    "testsys", "bench", "quiet", "spinlock", "kstat_every", "kstack_check", NULL,
 };
 
 /* Find "key=" at a word start; returns the value start and its length. */

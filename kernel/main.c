@@ -27,6 +27,7 @@
 #include "proc/process.h"
 #include "sched/restart.h"
 #include "sched/sched.h"
+#include "stack/check.h"
 #include "stack/kstack.h"
 #include "stack/overflow.h"
 #include "stack/strategy.h"
@@ -109,6 +110,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     apic_timer_init();                  /* periodic tick at hz=, calibrated against the TSC */
     smp_boot_aps();                     /* INIT-SIPI-SIPI each AP; ncpus = CPUs online */
     tty_init();                         /* console input: the serial line's IRQ through the IOAPIC */
+    kstack_check_init();                /* kstack_check=<ms>: the invariant checker's thread (tests only) */
 
     kstack_kstat_every_init();          /* kstat_every=<ms>: a thread prints the KSTAT line that often */
     /* Tests and the first program run in a thread, with interrupts and the scheduler on. */

@@ -114,7 +114,7 @@ INDIRECT_CALLS = {
     "restart_cancel": {"why": "thread->restart.cancel", "targets_re": r"\w+_restart_cancel"},
     "irq_dispatch": {
         "why": "irq_handlers[] (irq.c) holds these, and the tests' handlers registered with irq_register()",
-        "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "apic_error_irq",
+        "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "smp_stop_irq", "apic_error_irq",
                     "test_ipi", "record_control_registers"],
     },
 }

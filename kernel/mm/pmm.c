@@ -146,3 +146,4 @@ bool pmm_is_used(uint64_t pa)
 
 size_t pmm_free_pages(void) { return nfree; }
 size_t pmm_total_pages(void) { return ntotal; }
+size_t pmm_frames(void) { return npages; }

@@ -24,6 +24,8 @@ bool pmm_is_used(uint64_t pa);
 
 size_t pmm_free_pages(void);
 size_t pmm_total_pages(void);   /* pages that were ever free: usable RAM */
+/* Page frames the bitmap covers (usable or not): every page pmm_alloc() hands out is below this. */
+size_t pmm_frames(void);
 
 /* Set up from the boot memory map: everything but the kernel, modules and boot data. */
 void pmm_init(void);

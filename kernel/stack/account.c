@@ -16,6 +16,7 @@
 #include "sched/sched.h"
 #include "sched/restart.h"
 #include "stack/cache.h"
+#include "stack/check.h"
 #include "stack/kstack.h"
 
 
@@ -86,6 +87,7 @@ void kstack_fill_kstat(struct kstat *k)
     k->free_pages = pmm_free_pages();
     k->threads_max = (uint32_t)process_threads_max;
     k->threads_max_process = (uint32_t)process_threads_max_per_process;
+    k->check_rounds = kstack_check_rounds;
 }
 
 /*
@@ -130,7 +132,7 @@ void kstack_print_kstat(const char *why)
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
              "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,\"switch_faults\":%lu,\"stack_invlpgs\":%lu,\"irqs_resent\":%lu,\"restarts\":%lu,"
-             "\"pages_used_hist\":[%s]}\n",
+             "\"check_rounds\":%lu,\"pages_used_hist\":[%s]}\n",
              why, kstack_ops->name, k->cpus, k->user_threads, k->kernel_threads,
              (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
              (unsigned long)k->cache_pages, (unsigned long)k->expands, (unsigned long)k->shrinks,
@@ -140,7 +142,7 @@ void kstack_print_kstat(const char *why)
              (unsigned long)k->tlb_stale_reads, (unsigned long)k->migrations, (unsigned long)k->free_pages,
              k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
              (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent,
-             (unsigned long)k->restarts, hist);
+             (unsigned long)k->restarts, (unsigned long)k->check_rounds, hist);
     console_puts(line);
     kstat_line_printed(k);
     irq_restore(flags);

@@ -45,7 +45,7 @@
 #include "uapi/errno.h"
 
 #define LOWER           0x0e            /* pages 1-3: what may be faulted in */
-#define RESERVE_CAP     8
+#define RESERVE_CAP     KSTACK_FAULT_RESERVE_CAP
 #define PF_IST_NEST_GAP 4096            /* a fault inside the handler lands this far below its frame */
 
 struct kstack_reserve {
@@ -86,6 +86,12 @@ int kstack_fault_reserve_drain(uint64_t *out, int cap)
     while (n < cap && (pa = reserve_pop()))
         out[n++] = pa;
     return n;
+}
+
+const uint64_t *kstack_fault_reserve_of(int cpu, int *count)
+{
+    *count = __atomic_load_n(&reserves[cpu].count, __ATOMIC_RELAXED);
+    return reserves[cpu].page;
 }
 
 int kstack_fault_reserve_pages(void)

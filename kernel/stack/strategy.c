@@ -106,12 +106,21 @@ void kstack_switch_out(struct thread *t)
 /*
  * A user thread that ends inside the kernel (thread_exit, a kill) never
  * reaches exit_to_user_mode(): what it mapped above its pages at rest goes
- * back to the cache here, so every take is matched by a give.
+ * back to the cache here, so every take is matched by a give. So does what
+ * kstack_ensure() mapped below a kernel thread's 16 KiB.
  */
 void kstack_thread_exit(struct thread *t)
 {
-    if (!t->kstack_at_rest || t->kstack_mapped == t->kstack_at_rest)
-        return;                         /* a kernel thread, or nothing to give back */
+    if (!t->kstack_at_rest) {
+        if (t->kstack_mapped >> KSTACK_PAGES) {
+            uint64_t flags = irq_save();
+            kstack_unmap_to_cache(t, (int)KSTACK_PAGES, KSTACK_ENSURE_PAGES);
+            irq_restore(flags);
+        }
+        return;
+    }
+    if (t->kstack_mapped == t->kstack_at_rest)
+        return;                         /* nothing to give back */
     uint64_t flags = irq_save();
     kstack_ops->on_exit(t);
     if (t->kstack_mapped != t->kstack_at_rest)
@@ -220,23 +229,25 @@ int kstack_ensure(size_t bytes)
             break;
         if (t->kstack_mapped & (1u << i))
             continue;
-        /* Through the cache like every page above those at rest, so that takes and gives balance (kstat). */
+        /*
+         * Through the cache like every page above those at rest, so that takes
+         * and gives balance (kstat). Taken, mapped and marked with IRQs off, as
+         * the strategies map theirs: with IRQs on in between, an interrupt
+         * found a page taken and on no list, or mapped and not in kstack_mapped
+         * (the invariant checker caught both in the stress run).
+         */
         uint64_t f = irq_save();
         uint64_t pa = kstack_cache_take();
-        irq_restore(f);
-        if (!pa)
-            return -ENOMEM;
-        int err = kstack_map_phys(t->kstack_base, i, pa);
-        if (err) {
-            f = irq_save();
+        int err = pa ? kstack_map_phys(t->kstack_base, i, pa) : -ENOMEM;
+        if (err && pa)
             kstack_cache_give(pa);
-            irq_restore(f);
-            if (err == -EEXIST)
-                continue;               /* a growth fault (kstack=fault) mapped it meanwhile: its bit is set */
+        else if (!err)      /* one locked instruction: a growth fault (kstack=fault) may write the mask meanwhile */
+            __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
+        irq_restore(f);
+        if (err == -EEXIST)
+            continue;                   /* a growth fault (kstack=fault) mapped it meanwhile: its bit is set */
+        if (err)
             return err;
-        }
-        /* One locked instruction: a growth fault (kstack=fault) may write the mask between a load and a store. */
-        __atomic_fetch_or(&t->kstack_mapped, (uint8_t)(1u << i), __ATOMIC_RELAXED);
     }
     return 0;
 }

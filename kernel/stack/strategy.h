@@ -94,7 +94,7 @@ int kstack_alloc_user(uintptr_t *base);
 int kstack_enter(struct thread *t);
 /* exit_to_user_mode(), IRQs off: the strategy's on_exit. */
 void kstack_exit(struct thread *t);
-/* A dead thread's pages above those at rest back to the cache (it never reached exit_to_user_mode); off every CPU. */
+/* A dead thread's pages above those at rest (a kernel thread's: above its 16 KiB) back to the cache; off every CPU. */
 void kstack_thread_exit(struct thread *t);
 /* IRQs off, the very last step before the return to user mode: remembers the cache level. */
 void kstack_return_to_user(void);
@@ -146,6 +146,9 @@ static inline void kstack_record_used(struct thread *t, int used)
 
 /* fault.c: pages in the growth reserves of all CPUs. */
 int kstack_fault_reserve_pages(void);
+/* fault.c: cpu's reserve as it is (*count pages), for a look while that CPU is stopped (stack/check.c). */
+const uint64_t *kstack_fault_reserve_of(int cpu, int *count);
+#define KSTACK_FAULT_RESERVE_CAP 8
 /* fault.c: an overflow report is leaving the #PF IST stack for good: its IST pointer back to the top (else nothing). */
 void kstack_fault_ist_leave(void);
 /* fault.c, tests only (strategy_test.c): this CPU's reserve emptied into out[]; IRQs off. */

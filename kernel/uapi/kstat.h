@@ -43,4 +43,5 @@ struct kstat {
     uint32_t cpu_cache_pages[KSTAT_CPUS_MAX];   /* each CPU's stack page cache level (cpus entries) */
     uint64_t restarts;              /* blocking syscalls armed to sleep from the exit path and run again */
     uint32_t restart_on;            /* kstack_restart=on */
+    uint64_t check_rounds;          /* kstack_check=<ms>: invariant checker rounds done (a failed one panics) */
 };

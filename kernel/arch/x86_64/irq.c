@@ -6,6 +6,7 @@
 #include "arch/x86_64/irq.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/idt.h"
+#include "arch/x86_64/smp_stop.h"
 #include "arch/x86_64/tlb.h"
 #include "panic.h"
 #include "percpu.h"
@@ -29,6 +30,7 @@ static irq_handler_t irq_handlers[256] = {
     [VEC_TIMER] = irq_timer,
     [VEC_RESCHED] = irq_resched,
     [VEC_TLB_SHOOTDOWN] = tlb_shootdown_irq,
+    [VEC_STOP] = smp_stop_irq,
     [VEC_APIC_ERROR] = apic_error_irq,
 };
 

@@ -14,6 +14,7 @@
 #define VEC_RESCHED         0xf0    /* another CPU queued work here: sched_resched_ipi() */
 #define VEC_TLB_SHOOTDOWN   0xf1    /* tlb_shootdown(): invalidate and acknowledge */
 #define VEC_TEST            0xf2    /* free for tests (irq_register) */
+#define VEC_STOP            0xf3    /* smp_stop_others(): spin with IRQs off until released */
 #define VEC_APIC_ERROR      0xfe
 #define VEC_SPURIOUS        0xff    /* never acknowledged with an EOI */
 

@@ -36,14 +36,27 @@ void tlb_flush_range_local(uintptr_t start, uintptr_t end)
         invlpg(va);
 }
 
-void tlb_shootdown_irq(struct pt_regs *regs)
+void tlb_shootdown_serve(void)
 {
-    (void)regs;
     struct cpu *c = this_cpu();
+    uint64_t bit = 1ull << c->id;
+    /*
+     * Only a request that still waits for this CPU: its IPI may come after the
+     * request was served by a poll (smp_stop.c), and by then another request
+     * may be in flight. Acquire: its range was published before its bits.
+     */
+    if (!(__atomic_load_n(&req.pending, __ATOMIC_ACQUIRE) & bit))
+        return;
     /* The request is stable: the initiator changes nothing until every bit is clear. */
     tlb_flush_range_local(req.start, req.end);
     c->tlb_shootdown_ipis++;
-    __atomic_fetch_and(&req.pending, ~(1ull << c->id), __ATOMIC_RELEASE);
+    __atomic_fetch_and(&req.pending, ~bit, __ATOMIC_RELEASE);
+}
+
+void tlb_shootdown_irq(struct pt_regs *regs)
+{
+    (void)regs;
+    tlb_shootdown_serve();
 }
 
 void tlb_shootdown(uintptr_t start, uintptr_t end, const cpumask_t *mask)

@@ -22,3 +22,9 @@ void tlb_shootdown(uintptr_t start, uintptr_t end, const cpumask_t *mask);
 void tlb_flush_range_local(uintptr_t start, uintptr_t end);
 /* VEC_TLB_SHOOTDOWN (irq.c). */
 void tlb_shootdown_irq(struct pt_regs *regs);
+/*
+ * Serve the shootdown in flight if it waits for this CPU (else nothing), as
+ * its IPI would: for a CPU that spins with IRQs off while another may be
+ * waiting for its answer (smp_stop.c: the stopped CPUs and the stopper).
+ */
+void tlb_shootdown_serve(void);
