@@ -43,6 +43,7 @@ static inline uintptr_t kstack_slot_of(uintptr_t va)
 }
 /* Boot: make the page tables of the first nslots slots now (slot.c says why). */
 void kstack_slots_prebuild(unsigned nslots);
+unsigned kstack_slots_prebuilt(void);
 /* A free slot, nothing mapped; 0 when the area is full. */
 uintptr_t kstack_slot_alloc(void);
 /* Unmap whatever is still mapped in the slot, free those pages, free the slot. */

@@ -42,6 +42,11 @@ void kstack_slots_prebuild(unsigned nslots)
         slots_prebuilt = nslots;
 }
 
+unsigned kstack_slots_prebuilt(void)
+{
+    return slots_prebuilt;
+}
+
 static void prebuild_tables(void)
 {
     if (!slots_prebuilt)

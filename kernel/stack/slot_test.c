@@ -64,11 +64,12 @@ KTEST(slot, concurrent_creation_builds_each_table_once)
     struct creator *cr = kzalloc(CREATORS * sizeof(*cr));
     struct thread **ct = kzalloc(CREATORS * sizeof(*ct));
     KREQUIRE(t, cr && ct);
-    static uintptr_t filler[(ROUNDS + 1) * CREATORS * PER_CREATOR + 1024];
+    static uintptr_t filler[(ROUNDS + 1) * CREATORS * PER_CREATOR + 16384];
     int nfiller = 0;
+    KREQUIRE(t, kstack_slots_prebuilt() <= 16384);
     size_t before = pages_accounted();
     int slots = kstack_slots_in_use();
-    uintptr_t fresh = KSTACK_AREA_BASE + 1024 * KSTACK_SLOT_SIZE;     /* past the prebuilt tables */
+    uintptr_t fresh = KSTACK_AREA_BASE + kstack_slots_prebuilt() * KSTACK_SLOT_SIZE;  /* past the prebuilt tables */
     for (int round = 0; round < ROUNDS; round++) {
         /*
          * Slots go lowest first: hold every free slot below `fresh` (no pages,
