@@ -54,6 +54,18 @@ static void sleeper(void *arg)
         sys_sleep_ms(200);          /* blocked in the kernel most of the time */
 }
 
+/* Stack pages of this process's threads other than the caller (the spinners, in phase 1). */
+static unsigned long spinner_pages(void)
+{
+    static struct ps_thread ps[MAX_THREADS + 64];
+    long n = sys_ps(ps, MAX_THREADS + 64), pid = sys_getpid(), tid = sys_gettid();
+    unsigned long pages = 0;
+    for (long i = 0; i < n; i++)
+        if (ps[i].pid == pid && ps[i].tid != tid)
+            pages += ps[i].resident_pages;
+    return pages;
+}
+
 static void header(void)
 {
     printf("stackdemo: %6s %12s %12s %7s %9s %9s %9s %6s\n", "thr", "resident KiB", "fixed KiB", "saving", "expands",
@@ -140,10 +152,8 @@ int main(int argc, char **argv)
         sys_sleep_ms(1000);
         line(&spin, "spinning");
     }
-    /* The spinners alone: every other thread (this one in kstat, init in wait, kernel threads) holds 4 pages. */
-    sys_kstat(&k, sizeof(k));
-    unsigned long others = k.user_threads + k.kernel_threads - (unsigned long)spinners;
-    unsigned long spin_res = (k.resident_stack_pages - others * 4) * 4, spin_fixed = (unsigned long)spinners * 16;
+    /* The spinners alone: this process's threads but this one, as ps shows them. */
+    unsigned long spin_res = spinner_pages() * 4, spin_fixed = (unsigned long)spinners * 16;
     printf("stackdemo: the %d spinning threads alone: %lu KiB resident, fixed would use %lu KiB: %lu%% saved\n",
            spinners, spin_res, spin_fixed, spin_fixed ? (spin_fixed - spin_res) * 100 / spin_fixed : 0);
 
