@@ -192,8 +192,9 @@ test: all
 	$(PYTHON) tests/harness.py $(if $(SUITE),--suite '$(SUITE)')
 
 # make fuzz: user/fuzz.c as init, SECONDS of fuzzing from SEED (empty: one from the TSC; the program prints it)
-# under kstack=KSTACK, PROCS processes of THREADS threads each, TRACE=1 prints every call before it is made.
-# initarg= is one word, so the five travel comma-separated. The exit status says pass or fail; a run that
+# under kstack=KSTACK, PROCS processes of THREADS threads each, TRACE=1 prints every call before it is made;
+# FUZZ_OPTS adds kernel options (hz=1000, kstack_tlb_check=1, ...). initarg= is one word, so the five travel
+# comma-separated. The exit status says pass or fail; a run that
 # outlives twice its length plus two minutes is a hang (QEMU is stopped).
 SECONDS  ?= 60
 SEED     ?=
@@ -201,7 +202,8 @@ KSTACK   ?= eager
 PROCS    ?= 4
 THREADS  ?= 4
 TRACE    ?= 0
-FUZZ_CMDLINE := init=fuzz initarg=$(SECONDS),$(SEED),$(PROCS),$(THREADS),$(TRACE) kstack=$(KSTACK)
+FUZZ_OPTS ?=
+FUZZ_CMDLINE := init=fuzz initarg=$(SECONDS),$(SEED),$(PROCS),$(THREADS),$(TRACE) kstack=$(KSTACK) $(FUZZ_OPTS)
 fuzz: $(BUILD)/kernel.elf $(UELFS)
 	@$(if $(Q),echo "  ISO     $(BUILD)/fuzz.iso")
 	$(Q)sh tools/mkiso.sh $(BUILD)/fuzz.iso '$(FUZZ_CMDLINE)'
@@ -228,7 +230,7 @@ clean:
 help:
 	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], bench, bench-quick, fuzz, clean"
 	@echo "Variables: ACCEL=tcg|kvm SMP=n MEM=size CMDLINE='...' FIRMWARE=bios|uefi CROSS=prefix OPT=-O2"
-	@echo "make fuzz: SECONDS=60 SEED=<n> (default: random, printed) KSTACK=eager PROCS=4 THREADS=4 TRACE=0|1 (SMP=4)"
+	@echo "make fuzz: SECONDS=60 SEED=<n> (default: random, printed) KSTACK=eager PROCS=4 THREADS=4 TRACE=0|1 FUZZ_OPTS='hz=1000 ...' (SMP=4)"
 
 FORCE:
 .PHONY: FORCE

@@ -28,11 +28,18 @@
  *    mappings; thread_create starts threads only at a stub that exits at once
  *    with its argument (thread_exit is fuzzed there, and thread_join checks
  *    the value); exit and kill of itself only as the planned end of a child;
- *  - spawn gets only names no program has; console writes only zero bytes
+ *  - spawn gets names no program has, or its own with argv[1] = "nop" (that
+ *    child sleeps argc ms and exits with status argc: wait and kill get real
+ *    children, the descendants kill may end); console writes only zero bytes
  *    (nothing printed) or bad pointers; CONSOLE_RAW is put back at the end;
  *  - calls that block are bounded by the run's end, except in its last
  *    second, where some block for good on purpose: then the process's exit
- *    must end them.
+ *    must end them;
+ *  - one brief child in five is a hog: it holds nearly all free memory
+ *    until its end, so the others meet -ENOMEM, refused stack expansions and
+ *    failed copies. Every fuzz process touches all the memory it will use
+ *    first (data, bss, arenas, stacks), so only the hog and the nop children
+ *    can be ended for want of a page (128 + #PF, docs/DESIGN.md section 12).
  */
 #include <stdbool.h>
 #include "ktap.h"
@@ -50,6 +57,8 @@
 #define USER_STACK_LOW (USER_STACK_TOP - 1024 * 1024ul)             /* the main stack's region */
 #define MMAP_TOP (USER_STACK_LOW - 64 * 1024ul)                     /* the gap below it is never mapped */
 #define PS_MAX 4096                                                 /* kernel/proc/ps.c */
+#define EXEC_ARGV_MAX 64                                            /* kernel/proc/exec.h */
+#define EXEC_ARG_LEN_MAX 256
 #define READ_CHUNK 256                                              /* kernel/tty.c */
 
 #define MAX_PROCS 16
@@ -66,6 +75,8 @@
 #define FINAL_MS 1000           /* the last second: calls may block for good */
 #define GRACE_MS 5000           /* a child's workers must be back this long after its deadline */
 #define OVERDUE_MS 20000        /* the parent kills a child this long after its deadline */
+#define NOPS 64                 /* the `fuzz nop` children a child remembers, by pid % NOPS */
+#define NOP_KILL_BASE 200       /* a worker's kill of a nop child: status 200..219 (argc is at most 64) */
 
 extern char _etext[], _erodata[];   /* user/user.ld */
 
@@ -191,7 +202,8 @@ static struct {
     enum role role;
     uint64_t seed;
     long start_ms, deadline_ms;
-    bool testsys, trace, brief;   /* brief: one of the parent's short-lived children, quiet unless it finds something */
+    bool testsys, trace, brief, hog;  /* brief: one of the parent's short-lived children, quiet unless it finds
+                                         something; hog: one that holds the memory meanwhile */
     /* The arena block, made before the threads: see arenas_make(). */
     uintptr_t rw[MAX_THREADS], ro, hole, futex, play;
     uintptr_t guards[MAX_THREADS + 8];
@@ -199,7 +211,12 @@ static struct {
     int tids[MAX_THREADS];
     int gate, ready, done, exit_now, final_status, never;
     struct worker workers[MAX_THREADS];
+    struct {
+        int pid, argc;      /* written by the spawner once spawn returns: a reaper may see it late */
+    } nops[NOPS];
 } C;
+
+static char arg255[EXEC_ARG_LEN_MAX], arg256[EXEC_ARG_LEN_MAX + 1];     /* the longest argument, and one byte more */
 
 static struct stats worker_stats[MAX_THREADS];
 
@@ -249,12 +266,10 @@ static bool read_only(uintptr_t p)
 
 static bool in_rw_arena(uintptr_t p);
 
-/* Mapped for good and readable: the program, the arenas munmap leaves alone, this thread's scratch. */
+/* Present for good (touched at the start, never unmapped): text and rodata, the arenas, this thread's scratch. */
 static bool always_readable(const struct worker *w, uintptr_t p)
 {
-    extern char _end[];
-    return in(p, USER_BASE, (uintptr_t)_end - USER_BASE) || in_rw_arena(p) || in(p, C.ro, RO_PAGES * PAGE) ||
-           in(p, C.futex, PAGE) || in(p, (uintptr_t)w->scratch, SCRATCH);
+    return read_only(p) || in_rw_arena(p) || in(p, C.futex, PAGE) || in(p, (uintptr_t)w->scratch, SCRATCH);
 }
 
 static bool in_rw_arena(uintptr_t p)
@@ -377,6 +392,28 @@ static uintptr_t ptr_quiet(struct worker *w)
     return one_in(r, 3) ? C.ro + RO_PAGES * PAGE - below(r, 300) : C.ro + below(r, RO_PAGES * PAGE);
 }
 
+/* Read a byte of every page in [start, end): a demand fault maps each now, not when memory may be out. */
+static void touch(uintptr_t start, uintptr_t end)
+{
+    for (uintptr_t p = start & ~(PAGE - 1); p < end; p += PAGE)
+        (void)*(volatile char *)p;
+}
+
+/* The data and bss segments (user.ld: data starts on the page after rodata). */
+static void prefault_image(void)
+{
+    extern char _end[];
+    touch(((uintptr_t)_erodata + PAGE - 1) & ~(PAGE - 1), (uintptr_t)_end);
+}
+
+/* Touch the stack a thread will use: its own page faults must not look like a leak, nor meet a hog. */
+__attribute__((noinline)) static void prefault_stack(void)
+{
+    volatile char pad[32 * 1024];
+    for (size_t i = 0; i < sizeof(pad); i += 512)
+        pad[i] = 0;
+}
+
 /* ---------------------------------------------------------------- argument values */
 
 static const uint64_t interesting[] = {
@@ -453,11 +490,62 @@ struct call {
     long t0, t1;            /* uptime around the call, for the calls that wait */
     int stub;               /* thread_join of this stub slot: check the value; else -1 */
     bool blocks;            /* allowed to block for good */
+    int nop_argc;           /* spawn of `fuzz nop`: its argc; else 0 */
+    long nop_expect;        /* ... and what the argv makes spawn return: 0 (a pid) or an errno */
+    const char *argv[EXEC_ARGV_MAX + 8];
 };
 
 static void junk_forget(struct worker *w, int i)
 {
     w->junk[i] = w->junk[--w->njunk];
+}
+
+/* A pid of a nop child this process spawned, or -1. */
+static int some_nop(struct rng *r)
+{
+    int pid = __atomic_load_n(&C.nops[below(r, NOPS)].pid, __ATOMIC_RELAXED);
+    return pid > 0 ? pid : -1;
+}
+
+/*
+ * spawn(PROGRAM, {PROGRAM, "nop", ...}): the extra arguments are short and
+ * longest strings, one byte too long, bad pointers, and now and then more of
+ * them than the kernel takes. The first bad one decides the result, in the
+ * kernel's order (sys_spawn).
+ */
+static void spawn_nop(struct worker *w, struct call *c)
+{
+    static const char *const words[] = { "", "x", "nop", "fuzz", "--seed=0x1234", "an argument with spaces" };
+    struct rng *r = &w->rng;
+    int argc = 2 + (int)(one_in(r, 8) ? below(r, EXEC_ARGV_MAX + 4 - 2) : below(r, 6));
+
+    c->argv[0] = PROGRAM;
+    c->argv[1] = "nop";
+    c->nop_expect = 0;
+    for (int i = 2; i < argc; i++) {
+        switch (below(r, 24)) {
+        case 0: c->argv[i] = (const char *)bad_ptr(r); break;
+        case 1: c->argv[i] = arg256; break;
+        case 2: case 3: c->argv[i] = arg255; break;
+        default: c->argv[i] = PICK(r, words); break;
+        }
+        if (c->argv[i] == NULL) {
+            argc = i;       /* bad_ptr gave NULL: argv ends here */
+            break;
+        }
+        if (c->nop_expect == 0 && i == EXEC_ARGV_MAX)
+            c->nop_expect = -E2BIG;
+        else if (c->nop_expect == 0 && never_mapped((uintptr_t)c->argv[i]))
+            c->nop_expect = -EFAULT;
+        else if (c->nop_expect == 0 && c->argv[i] == arg256)
+            c->nop_expect = -E2BIG;
+    }
+    if (c->nop_expect == 0 && argc > EXEC_ARGV_MAX)
+        c->nop_expect = -E2BIG;
+    c->argv[argc] = NULL;
+    c->nop_argc = argc;
+    c->a[0] = (uintptr_t)PROGRAM;
+    c->a[1] = (uintptr_t)c->argv;
 }
 
 /* Fill c's arguments for its syscall, within the rules in the file's header. */
@@ -469,6 +557,7 @@ static void shape(struct worker *w, struct call *c, long now)
         a[i] = any_value(w);
     c->stub = -1;
     c->blocks = false;
+    c->nop_argc = 0;
     bool tame = !one_in(r, 4);      /* else the raw values stay wherever they are safe */
 
     switch (c->nr) {
@@ -496,6 +585,10 @@ static void shape(struct worker *w, struct call *c, long now)
             "usertestsx", "sh\x01", "\xff\xfe", "a-name-of-exactly-sixty-three-bytes-which-no-module-has-xxxxxxx",
             "a-name-longer-than-the-sixty-four-bytes-spawn-reads-from-user-memory-at-most",
         };
+        if (tame && one_in(r, 8)) {
+            spawn_nop(w, c);
+            break;
+        }
         if (tame || !never_mapped(a[0]))
             a[0] = one_in(r, 3) ? (one_in(r, 2) ? bad_ptr(r) : C.ro + below(r, RO_PAGES * PAGE))
                                 : (uintptr_t)PICK(r, bogus);
@@ -506,9 +599,11 @@ static void shape(struct worker *w, struct call *c, long now)
     case SYS_wait: {
         size_t len = 4;
         if (tame)
-            a[0] = one_in(r, 2) ? (uint64_t)-1 : any_value(w);
+            a[0] = one_in(r, 3) ? (uint64_t)-1 : one_in(r, 2) ? (uint64_t)(int64_t)some_nop(r) : any_value(w);
         if (tame || !write_safe(w, a[1], 4))
             a[1] = one_in(r, 4) ? 0 : ptr_for_write(w, &len);
+        if (tame && one_in(r, 2))
+            a[1] = (uintptr_t)w->scratch + 4 * below(r, SCRATCH / 4);  /* its own: the status is checked */
         break;
     }
     case SYS_thread_create:
@@ -638,10 +733,17 @@ static void shape(struct worker *w, struct call *c, long now)
         break;
     }
     case SYS_kill:
-        if (tame)
-            a[0] = one_in(r, 2) ? below(r, 64) : any_value(w);
+        if (tame) {
+            if (one_in(r, 3)) {
+                a[0] = (uint64_t)(int64_t)some_nop(r);
+                a[1] = NOP_KILL_BASE + below(r, 20);
+            } else {
+                a[0] = one_in(r, 2) ? below(r, 64) : any_value(w);
+            }
+        }
+        a[1] = (a[1] & ~0xfful) | (NOP_KILL_BASE + a[1] % 20);  /* the kernel keeps 8 bits: told from a nop's argc */
         if (a[0] == (uint64_t)C.pid)
-            a[0] = (uint64_t)C.pid + 1 + below(r, 4);     /* a sibling, or nobody: never itself */
+            a[0] = (uint64_t)C.pid + 1 + below(r, 4);     /* a sibling, a nop child or nobody: never itself */
         break;
     case SYS_console_ctl:
         if (tame) {
@@ -744,15 +846,32 @@ static void check(struct worker *w, const struct call *c)
         EXPECT(w, c, c->t1 - c->t0 + 1 >= (long)a[0], "woke after %ld ms", c->t1 - c->t0);
         break;
     case SYS_spawn:
-        EXPECT(w, c, r < 0, "a program with a bogus name was started");
+        if (c->nop_argc && c->nop_expect == 0)
+            EXPECT(w, c, r > C.pid || r == -EAGAIN, "fuzz nop with %d good arguments: expected a pid or -EAGAIN",
+                   c->nop_argc);
+        else if (c->nop_argc)
+            EXPECT(w, c, r == c->nop_expect, "fuzz nop with %d arguments: expected %ld", c->nop_argc, c->nop_expect);
+        else
+            EXPECT(w, c, r < 0, "a program with a bogus name was started");
         if (never_mapped(a[0]))
             EXPECT(w, c, r == -EFAULT, "a name that cannot be read: expected -EFAULT");
         break;
     case SYS_wait:
-        if (a[1] && !access_ok(a[1], 4))
+        if (a[1] && !access_ok(a[1], 4)) {
             EXPECT(w, c, r == -EFAULT, "expected -EFAULT");
-        else
-            EXPECT(w, c, r == -ECHILD, "no children: expected -ECHILD");
+        } else if (r > 0) {
+            EXPECT(w, c, r > C.pid, "not a child of ours");
+            EXPECT(w, c, !a[1] || (!never_mapped(a[1]) && !read_only(a[1])), "the status was stored where nothing is writable");
+            if (in(a[1], (uintptr_t)w->scratch, SCRATCH - 3)) {
+                int st = *(volatile int *)a[1], argc = C.nops[r % NOPS].pid == r ? C.nops[r % NOPS].argc : 0;
+                bool killed = (st >= NOP_KILL_BASE && st < NOP_KILL_BASE + 20) || st == EXIT_KILLED_BASE + VEC_PF;
+                EXPECT(w, c, killed || (argc ? st == argc : st >= 2 && st <= EXEC_ARGV_MAX),
+                       "fuzz nop's status %d: expected its argc %d, a kill's 200..219 or 142 (out of memory: "
+                       "it touches pages it has not yet)", st, argc);
+            }
+        } else {
+            EXPECT(w, c, r == -ECHILD || r == -EFAULT, "expected -ECHILD, or -EFAULT for a status not stored");
+        }
         break;
     case SYS_thread_create:
         if (a[0] >= USER_TOP || a[2] >= USER_TOP || a[2] < USER_BASE)
@@ -835,8 +954,10 @@ static void check(struct worker *w, const struct call *c)
     case SYS_kill:
         if ((int64_t)a[0] <= 0 || a[0] > 0x7fffffff)
             EXPECT(w, c, r == -ESRCH, "expected -ESRCH");
+        else if (r == 0)
+            EXPECT(w, c, (int64_t)a[0] > C.pid, "ended a process that is not a descendant");
         else
-            EXPECT(w, c, r == -ESRCH || r == -EPERM, "another process: expected -ESRCH or -EPERM");
+            EXPECT(w, c, r == -ESRCH || r == -EPERM, "expected 0 (a nop child), -ESRCH or -EPERM");
         break;
     case SYS_console_ctl:
         if (a[0] != CONSOLE_FOREGROUND && a[0] != CONSOLE_RAW && a[0] != CONSOLE_POLL)
@@ -906,6 +1027,9 @@ static void after_call(struct worker *w, const struct call *c)
         w->nstubs++;
     } else if (c->nr == SYS_thread_join && c->stub >= 0 && (c->ret == 0 || c->ret == -ESRCH)) {
         w->stubs[c->stub] = w->stubs[--w->nstubs];      /* joined, or another worker's join took it */
+    } else if (c->nr == SYS_spawn && c->nop_argc && c->ret > 0) {
+        C.nops[c->ret % NOPS].argc = c->nop_argc;
+        __atomic_store_n(&C.nops[c->ret % NOPS].pid, (int)c->ret, __ATOMIC_RELEASE);
     } else if (c->nr == SYS_mmap_anon && c->ret >= 0 && c->ret % PAGE == 0 && w->njunk < JUNK) {
         w->junk[w->njunk].addr = (uintptr_t)c->ret;
         w->junk[w->njunk].len = c->a[0];
@@ -942,6 +1066,7 @@ static void worker_main(void *arg)
     struct worker *w = arg;
     char scratch[SCRATCH];
 
+    prefault_stack();
     w->scratch = scratch;
     w->tid = (int)sys_gettid();
     C.tids[w->index] = w->tid;
@@ -981,6 +1106,32 @@ static void worker_main(void *arg)
 }
 
 /* ---------------------------------------------------------------- a child process */
+
+/*
+ * The hog's main thread: maps and touches memory until the allocator has
+ * one page left at most, then holds it to the end (the kernel may end it
+ * first: its last touches race with every other allocation). Its own
+ * threads fuzz meanwhile, like everybody else's.
+ */
+static void hog(void)
+{
+    struct kstat ks;
+    unsigned long held = 0;
+    while (sys_uptime_ms() < C.deadline_ms) {
+        if (sys_kstat(&ks, sizeof(ks)) != sizeof(ks) || ks.free_pages <= 1)
+            break;      /* (a refused kstat: memory is out already) */
+        unsigned long n = ks.free_pages - 1 < 256 ? ks.free_pages - 1 : 256;
+        long a = sys_mmap_anon(n * PAGE, PROT_READ | PROT_WRITE);
+        if (a < 0)
+            break;
+        for (unsigned long i = 0; i < n; i++)
+            ((volatile char *)a)[i * PAGE] = 1;     /* may end us: out of memory */
+        held += n;
+    }
+    sys_kstat(&ks, sizeof(ks));
+    ktap_diag("fuzz[c%d]: a hog: holds %lu pages, the allocator has %lu free, the stack caches %lu", C.index, held,
+              (unsigned long)ks.free_pages, (unsigned long)ks.cache_pages);
+}
 
 /* mmap_anon, retried while the kernel refuses for want of memory (a brief spell: the setup must not fail for it). */
 static long mmap_retry(size_t len, int prot)
@@ -1029,6 +1180,10 @@ static void arenas_make(void)
     C.futex = arena(1, PROT_READ | PROT_WRITE);
     C.play = arena(PLAY_PAGES, PROT_READ | PROT_WRITE);
     sys_munmap((void *)C.hole, PAGE);
+    for (int i = 0; i < C.nthreads; i++)
+        touch(C.rw[i], C.rw[i] + RW_PAGES * PAGE);
+    touch(C.ro, C.ro + RO_PAGES * PAGE);
+    touch(C.futex, C.futex + PAGE);
 }
 
 static void print_row(const char *who, const char *name, const struct row_stats *s)
@@ -1104,9 +1259,13 @@ static int child_main(int argc, char **argv)
     C.trace = flags & 1;
     C.testsys = flags & 2;
     C.brief = flags & 4;
+    C.hog = flags & 8;
     if (C.nthreads < 1 || C.nthreads > MAX_THREADS || C.role >= NROLES || ms <= 0)
         return 2;
 
+    prefault_stack();
+    memset(arg255, 'a', sizeof(arg255) - 1);
+    memset(arg256, 'b', sizeof(arg256) - 1);
     struct kstat ks;
     C.ncpus = sys_kstat(&ks, sizeof(ks)) == sizeof(ks) ? (int)ks.cpus : 1;
     C.pid = (int)sys_getpid();
@@ -1135,6 +1294,8 @@ static int child_main(int argc, char **argv)
     __atomic_store_n(&C.gate, 1, __ATOMIC_RELEASE);
     sys_futex_wake(&C.gate, 0x7fffffff);
 
+    if (C.hog)
+        hog();
     for (long now; (now = sys_uptime_ms()) < C.deadline_ms;)
         sys_sleep_ms((unsigned long)(C.deadline_ms - now));
     /* Every worker back, or blocked for good on purpose; a bounded call still out after the grace is a finding. */
@@ -1192,8 +1353,9 @@ struct kid {
     uint64_t seed;
     enum role role;
     long deadline_ms;
-    bool reaped, overdue;
+    bool reaped, overdue, hog;
 };
+static long hogs_oom;   /* hogs the kernel ended for want of a page */
 #define BRIEF MAX_PROCS
 static struct kid kids[MAX_PROCS + 1];
 static int watchdog_stop, watchdog_started;
@@ -1264,14 +1426,6 @@ static void show_threads(int pid)
         if (ps_buf[i].pid == pid)
             ktap_diag("  tid %d %s on cpu %d, %u stack pages", ps_buf[i].tid,
                       ps_buf[i].state < 4 ? states[ps_buf[i].state] : "?", ps_buf[i].cpu, ps_buf[i].resident_pages);
-}
-
-/* Touch the stack a thread of the parent will use, so its own page faults do not look like a leak. */
-__attribute__((noinline)) static void prefault_stack(void)
-{
-    volatile char pad[16 * 1024];
-    for (size_t i = 0; i < sizeof(pad); i += 512)
-        pad[i] = 0;
 }
 
 /* Kills a child that outlives its deadline by OVERDUE_MS, after showing its threads. */
@@ -1348,9 +1502,11 @@ static long spawn_kid(struct kid *k, long ms, long threads, int flags)
     return pid;
 }
 
-/* Is kid k's status one its plan explains? 0 (clean), or the parent's kill that took. */
+/* Is kid k's status one its plan explains? 0 (clean), the parent's kill that took, a hog's out-of-memory end. */
 static bool status_expected(const struct kid *k)
 {
+    if (k->hog && k->status == EXIT_KILLED_BASE + VEC_PF)
+        return true;
     return k->killed_with ? k->status == k->killed_with : k->status == 0;
 }
 
@@ -1364,8 +1520,9 @@ static void describe(const struct kid *k, const char *what)
         snprintf(why, sizeof(why), "%s", s == 0 ? "clean" : s == 1 ? "found violations (above)" : s == 3 ? "could not set up"
                                          : s == k->killed_with ? "killed by the parent, as planned"
                                          : s < 0 ? "not started" : "unexpected");
-    ktap_diag("fuzz: %s %d (pid %d, seed %#lx, ends by %s%s): status %d: %s", what, k->index, k->pid,
-              (unsigned long)k->seed, role_names[k->role], k->killed_with ? ", killed by the parent" : "", s, why);
+    ktap_diag("fuzz: %s %d (pid %d, seed %#lx, ends by %s%s%s): status %d: %s", what, k->index, k->pid,
+              (unsigned long)k->seed, role_names[k->role], k->hog ? ", a hog" : "",
+              k->killed_with ? ", killed by the parent" : "", s, why);
 }
 
 struct verdict {
@@ -1384,7 +1541,8 @@ static void judge(const struct kid *k, struct verdict *v)
  * ms, 1 to 3 threads, any way of ending, and one in three killed by the
  * parent at a random moment (its status must then be the kill's).
  */
-static long run_brief_children(const struct config *cfg, long end_ms, int flags, struct verdict *v, long *killed)
+static long run_brief_children(const struct config *cfg, long end_ms, int flags, struct verdict *v, long *killed,
+                               long *hogs)
 {
     struct rng r;
     struct kid *k = &kids[BRIEF];
@@ -1394,8 +1552,12 @@ static long run_brief_children(const struct config *cfg, long end_ms, int flags,
     for (long now; (now = sys_uptime_ms()) < end_ms; n++) {
         __atomic_store_n(&k->pid, 0, __ATOMIC_RELEASE);
         *k = (struct kid){ .index = 100 + (int)n, .seed = splitmix64(cfg->seed ^ (0x1000 + (uint64_t)n)),
-                           .role = (enum role)below(&r, NROLES) };
-        long ms = 50 + (long)below(&r, 400), pid = spawn_kid(k, ms, 1 + (long)below(&r, 3), flags | 4);
+                           .role = (enum role)below(&r, NROLES), .hog = one_in(&r, 5) };
+        long ms = k->hog ? 1000 + (long)below(&r, 1500) : 50 + (long)below(&r, 400);
+        if (ms > end_ms - now + 100)
+            ms = end_ms - now + 100;
+        long pid = spawn_kid(k, ms, 1 + (long)below(&r, 3), flags | 4 | (k->hog ? 8 : 0));
+        *hogs += k->hog;
         if (pid < 0) {
             describe(k, "brief child");
             judge(k, v);
@@ -1415,6 +1577,7 @@ static long run_brief_children(const struct config *cfg, long end_ms, int flags,
             ;
         k->status = ret == pid ? status : (int)ret;
         k->reaped = true;
+        hogs_oom += k->hog && k->status == EXIT_KILLED_BASE + VEC_PF;
         if (!status_expected(k))
             describe(k, "brief child");
         judge(k, v);
@@ -1464,7 +1627,7 @@ static int parent_main(const struct config *cfg)
     }
 
     struct verdict v = { true, true, true };
-    long killed = 0, brief = run_brief_children(cfg, start + ms - 500, flags, &v, &killed);
+    long killed = 0, hogs = 0, brief = run_brief_children(cfg, start + ms - 500, flags, &v, &killed, &hogs);
 
     for (;;) {
         int status = -1;
@@ -1488,8 +1651,22 @@ static int parent_main(const struct config *cfg)
         describe(&kids[i], "child");
         judge(&kids[i], &v);
     }
-    ktap_diag("fuzz: %ld brief children came and went (%ld killed by the parent mid-run)%s", brief, killed,
+    ktap_diag("fuzz: %ld brief children came and went (%ld killed by the parent mid-run, %ld hogs holding the "
+              "memory, %ld of them ended for want of a page)%s", brief, killed, hogs, hogs_oom,
               v.no_kills && v.sane ? ", all as planned" : "");
+    struct kstat end;
+    memset(&end, 0, sizeof(end));
+    sys_kstat(&end, sizeof(end));
+    ktap_diag("fuzz: kstat over the run: %lu expands, %lu shrinks, %lu growth faults, %lu expansions refused, "
+              "%lu switch-in waits, %lu interrupts resent, %lu NMIs", (unsigned long)(end.expands - ks.expands),
+              (unsigned long)(end.shrinks - ks.shrinks), (unsigned long)(end.faults - ks.faults),
+              (unsigned long)(end.expand_failed - ks.expand_failed), (unsigned long)(end.switch_in_waits - ks.switch_in_waits),
+              (unsigned long)(end.irqs_resent - ks.irqs_resent), (unsigned long)(end.nmis - ks.nmis));
+    if (end.tlb_check) {
+        ktap_diag("fuzz: kstack_tlb_check=1: %lu reads through a stale stack translation",
+                  (unsigned long)(end.tlb_stale_reads - ks.tlb_stale_reads));
+        v.sane &= end.tlb_stale_reads == ks.tlb_stale_reads;
+    }
     ktap_result(&k, v.survived, "survived");
     ktap_result(&k, v.no_kills, "no_unexpected_kills");
     ktap_result(&k, v.sane, "results_sane");
@@ -1509,8 +1686,17 @@ int main(int argc, char **argv)
 {
     struct config cfg = { .seconds = 60, .procs = 4, .threads = 4 };
 
+    if (argc >= 2 && strcmp(argv[1], "nop") == 0) {
+        sys_sleep_ms((unsigned long)argc);  /* a fuzzing thread's own child: a moment to be killed in, */
+        return argc;                        /* then a status that says what argv arrived */
+    }
+    prefault_image();
     if (argc >= 2 && strcmp(argv[1], "child") == 0)
         return child_main(argc, argv);
+    if (argc < 1 || !argv[0] || strcmp(argv[0], PROGRAM) != 0) {
+        printf("fuzz: argv[0] is not \"%s\": not starting (a spawn that lost its argv?)\n", PROGRAM);
+        return 2;
+    }
     if (!parse_config(argc, argv, &cfg)) {
         printf("usage: fuzz [seconds[,seed[,procs[,threads[,trace]]]]] (procs <= %d, threads <= %d, trace 0 or 1)\n",
                MAX_PROCS, MAX_THREADS);
