@@ -11,6 +11,8 @@ PYTHON   ?= python3
 
 ACCEL    ?= tcg
 export ACCEL
+# make fuzz's default is 4 CPUs (before SMP gets its own default).
+FUZZ_SMP := $(if $(filter undefined,$(origin SMP)),4,$(SMP))
 SMP      ?= 2
 MEM      ?= 512M
 CMDLINE  ?= testsys=1
@@ -45,7 +47,7 @@ $(error FIRMWARE must be bios or uefi, not '$(FIRMWARE)')
 endif
 QEMU     := qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(SMP) -no-reboot $(QEMU_FW)
 
-.PHONY: all run debug test bench bench-quick stress clean help deps
+.PHONY: all run debug test bench bench-quick fuzz stress clean help deps
 all: $(BUILD)/kernel.elf $(BUILD)/kstack.iso compile_commands.json
 
 # Checks the tools (installs them as root, else prints the one command to run).
@@ -189,6 +191,32 @@ debug: all
 test: all
 	$(PYTHON) tests/harness.py $(if $(SUITE),--suite '$(SUITE)')
 
+# make fuzz: user/fuzz.c as init, SECONDS of fuzzing from SEED (empty: one from the TSC; the program prints it)
+# under kstack=KSTACK, PROCS processes of THREADS threads each, TRACE=1 prints every call before it is made;
+# FUZZ_OPTS adds kernel options (hz=1000, kstack_tlb_check=1, ...). initarg= is one word, so the five travel
+# comma-separated. The exit status says pass or fail; a run that
+# outlives twice its length plus two minutes is a hang (QEMU is stopped).
+SECONDS  ?= 60
+SEED     ?=
+KSTACK   ?= eager
+PROCS    ?= 4
+THREADS  ?= 4
+TRACE    ?= 0
+FUZZ_OPTS ?=
+FUZZ_CMDLINE := init=fuzz initarg=$(SECONDS),$(SEED),$(PROCS),$(THREADS),$(TRACE) kstack=$(KSTACK) $(FUZZ_OPTS)
+fuzz: $(BUILD)/kernel.elf $(UELFS)
+	@$(if $(Q),echo "  ISO     $(BUILD)/fuzz.iso")
+	$(Q)sh tools/mkiso.sh $(BUILD)/fuzz.iso '$(FUZZ_CMDLINE)'
+	@echo "make fuzz: $(FUZZ_CMDLINE) on $(FUZZ_SMP) CPUs; Ctrl-C or Ctrl-A X stops QEMU"
+	@timeout --foreground $$(( $(SECONDS) * 2 + 120 )) qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(FUZZ_SMP) \
+	    -no-reboot $(QEMU_FW) -display none -chardev stdio,id=console,mux=on -serial chardev:console \
+	    -mon chardev=console $(QEMU_EXIT) -cdrom $(BUILD)/fuzz.iso; \
+	    status=$$?; case $$status in 33) echo "make fuzz: passed";; \
+	    35) echo "make fuzz: FAILED (see the fuzz lines above)"; exit 1;; \
+	    37) echo "make fuzz: FAILED: kernel panic"; exit 1;; \
+	    124) echo "make fuzz: FAILED: hang (stopped after $$(( $(SECONDS) * 2 + 120 )) s)"; exit 1;; \
+	    *) echo "make fuzz: FAILED: QEMU exited with status $$status"; exit 1;; esac
+
 # make bench: every strategy and Linux side by side (tools/bench.py; docs/DESIGN.md section 10).
 bench: all
 	$(PYTHON) tools/bench.py
@@ -221,8 +249,9 @@ clean:
 
 help:
 	@echo "Targets: all (default: kernel.elf and kstack.iso), run, debug, test [SUITE=name], bench, bench-quick,"
-	@echo "         stress [SECONDS=n KSTACK=strategy KSTACK_CHECK=ms], clean"
+	@echo "         fuzz [SECONDS=n SEED=s KSTACK=strategy SMP=n], stress [SECONDS=n KSTACK=strategy KSTACK_CHECK=ms], clean"
 	@echo "Variables: ACCEL=tcg|kvm SMP=n MEM=size CMDLINE='...' FIRMWARE=bios|uefi CROSS=prefix OPT=-O2"
+	@echo "make fuzz: SECONDS=60 SEED=<n> (default: random, printed) KSTACK=eager PROCS=4 THREADS=4 TRACE=0|1 FUZZ_OPTS='hz=1000 ...' (SMP=4)"
 
 FORCE:
 .PHONY: FORCE
