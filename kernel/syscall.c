@@ -79,14 +79,15 @@ int syscall_entry(struct pt_regs *regs)
 {
     /* No stack to run it on: the call fails before dispatch, on the top page, and user space may retry. */
     long err = enter_from_user_mode(regs);
+    bool ran = err == 0 || runs_on_top_page(regs->rax);
     entry_balance_stack_cache();
-    if (err == 0 || runs_on_top_page(regs->rax)) {
+    if (ran) {
         sti();
         err = dispatch(regs);
         cli();
     }
     regs->rax = (uint64_t)err;
-    restart_syscall_exit(current(), regs, err);     /* -ERESTART_BLOCK: the same call runs again */
+    restart_syscall_exit(current(), regs, err, ran);    /* -ERESTART_BLOCK: the same call runs again */
     exit_to_user_mode(regs);
     return sysret_ok(regs);
 }

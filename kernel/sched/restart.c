@@ -59,8 +59,27 @@ long restart_arm_locked(struct wait_queue *wq, uint64_t deadline_ns)
     return -ERESTART_BLOCK;
 }
 
-void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err)
+static void rewind(struct pt_regs *regs)
 {
+    regs->rax = regs->orig_rax;
+    regs->rip -= 2;             /* 0f 05 */
+    regs->rcx = regs->rip;      /* SYSRET returns to rcx */
+}
+
+void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran)
+{
+    if (!ran && t->restart.nr) {
+        /*
+         * The second run was refused before dispatch (no page for the stack):
+         * dropping the record would lose a futex wake already counted for it,
+         * leak its waiter record, or make thread_join see its own `joining`.
+         * It runs again instead, once a page is to be had.
+         */
+        KASSERT(t->restart.nr == regs->orig_rax + 1 && !t->restart.armed);
+        rewind(regs);
+        kstack_stats[cpu_id()].restart_refused++;
+        return;
+    }
     if (err != -ERESTART_BLOCK) {
         t->restart.nr = 0;      /* done: whatever the call kept it has freed */
         t->restart.cookie = NULL;
@@ -69,9 +88,7 @@ void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err)
     }
     KASSERT(t->restart.armed);
     t->restart.nr = (uint32_t)regs->orig_rax + 1;
-    regs->rax = regs->orig_rax;
-    regs->rip -= 2;             /* 0f 05 */
-    regs->rcx = regs->rip;      /* SYSRET returns to rcx */
+    rewind(regs);
     kstack_stats[cpu_id()].restarts++;
 }
 

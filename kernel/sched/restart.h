@@ -39,8 +39,13 @@ static inline bool restart_reissued(struct thread *t, uint64_t nr)
     return t->restart.nr == nr + 1;
 }
 
-/* syscall_entry(): the call returned err; rewind the frame for a restart, or drop the record. */
-void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err);
+/*
+ * syscall_entry(): the call returned err (ran: it was dispatched); rewind the
+ * frame for a restart, or drop the record. A restarted call whose entry was
+ * refused for want of a stack page (section 12) keeps its record and is
+ * rewound again: it must run to complete what it waits for.
+ */
+void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran);
 /* exit_to_user_mode(), after the shrink, IRQs off: sleep until woken (or see that a waker came first). */
 void restart_block(struct thread *t);
 /* The thread ends with a restart recorded: free what the syscall kept (its cancel hook, named

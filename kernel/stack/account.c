@@ -76,6 +76,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->stack_invlpgs += kstack_stats[i].invlpgs;
         k->irqs_resent += kstack_stats[i].irqs_resent;
         k->restarts += kstack_stats[i].restarts;
+        k->restart_refused += kstack_stats[i].restart_refused;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];
@@ -131,7 +132,7 @@ void kstack_print_kstat(const char *why)
              "\"resident_stack_pages\":%lu,\"fixed_equivalent_pages\":%lu,\"cache_pages\":%lu,"
              "\"expands\":%lu,\"shrinks\":%lu,\"faults\":%lu,\"expand_failed\":%lu,\"cache_take\":%lu,\"cache_give\":%lu,"
              "\"cache_refill\":%lu,\"cache_drain\":%lu,\"cache_empty\":%lu,\"tlb_invalidations\":%lu,\"tlb_stale_reads\":%lu,"
-             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,\"switch_faults\":%lu,\"stack_invlpgs\":%lu,\"irqs_resent\":%lu,\"restarts\":%lu,"
+             "\"migrations\":%lu,\"free_pages\":%lu,\"threads_max\":%u,\"threads_max_process\":%u,\"nmis\":%lu,\"reserve_pages\":%u,\"switch_in_waits\":%lu,\"switch_faults\":%lu,\"stack_invlpgs\":%lu,\"irqs_resent\":%lu,\"restarts\":%lu,\"restart_refused\":%lu,"
              "\"check_rounds\":%lu,\"pages_used_hist\":[%s]}\n",
              why, kstack_ops->name, k->cpus, k->user_threads, k->kernel_threads,
              (unsigned long)k->resident_stack_pages, (unsigned long)k->fixed_equivalent_pages,
@@ -142,7 +143,7 @@ void kstack_print_kstat(const char *why)
              (unsigned long)k->tlb_stale_reads, (unsigned long)k->migrations, (unsigned long)k->free_pages,
              k->threads_max, k->threads_max_process, (unsigned long)k->nmis, k->reserve_pages,
              (unsigned long)k->switch_in_waits, (unsigned long)k->switch_faults, (unsigned long)k->stack_invlpgs, (unsigned long)k->irqs_resent,
-             (unsigned long)k->restarts, (unsigned long)k->check_rounds, hist);
+             (unsigned long)k->restarts, (unsigned long)k->restart_refused, (unsigned long)k->check_rounds, hist);
     console_puts(line);
     kstat_line_printed(k);
     irq_restore(flags);

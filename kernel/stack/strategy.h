@@ -79,6 +79,7 @@ struct kstack_stats {
     uint64_t invlpgs;               /* stack-page invalidations: shrinks and switch-ins on a new CPU */
     uint64_t irqs_resent;           /* fault: interrupts lost to a growth fault during their delivery, sent again */
     uint64_t restarts;              /* blocking syscalls that slept from the exit path and ran again (sched/restart.c) */
+    uint64_t restart_refused;       /* their second runs refused for want of a stack page, rewound to run again */
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 extern struct kstack_stats kstack_stats[MAX_CPUS];

@@ -44,4 +44,5 @@ struct kstat {
     uint64_t restarts;              /* blocking syscalls armed to sleep from the exit path and run again */
     uint32_t restart_on;            /* kstack_restart=on */
     uint64_t check_rounds;          /* kstack_check=<ms>: invariant checker rounds done (a failed one panics) */
+    uint64_t restart_refused;       /* second runs of restarted calls refused for want of a stack page, rewound again */
 };
