@@ -12,7 +12,6 @@ PYTHON   ?= python3
 ACCEL    ?= tcg
 export ACCEL
 # make fuzz's default is 4 CPUs (before SMP gets its own default).
-FUZZ_SMP := $(if $(filter undefined,$(origin SMP)),4,$(SMP))
 SMP      ?= 2
 MEM      ?= 512M
 CMDLINE  ?= testsys=1
@@ -191,31 +190,28 @@ debug: all
 test: all
 	$(PYTHON) tests/harness.py $(if $(SUITE),--suite '$(SUITE)')
 
+# make fuzz and make stress: a boot of their own, the serial console on this terminal, the verdict in the
+# exit status (tools/run_guest.sh); a run that outlives twice its SECONDS plus two minutes is a hang.
+# SMP defaults to 4 for both.
+SECONDS  ?= 60
+KSTACK   ?= eager
+RUN_SMP  := $(if $(filter command line environment,$(origin SMP)),$(SMP),4)
+RUN_QEMU := qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(RUN_SMP) -no-reboot $(QEMU_FW) -display none \
+            -chardev stdio,id=console,mux=on -serial chardev:console -mon chardev=console $(QEMU_EXIT)
+RUN_LIMIT = $$(( $(SECONDS) * 2 + 120 ))
+
 # make fuzz: user/fuzz.c as init, SECONDS of fuzzing from SEED (empty: one from the TSC; the program prints it)
 # under kstack=KSTACK, PROCS processes of THREADS threads each, TRACE=1 prints every call before it is made;
 # FUZZ_OPTS adds kernel options (hz=1000, kstack_tlb_check=1, ...). initarg= is one word, so the five travel
-# comma-separated. The exit status says pass or fail; a run that
-# outlives twice its length plus two minutes is a hang (QEMU is stopped).
-SECONDS  ?= 60
+# comma-separated.
 SEED     ?=
-KSTACK   ?= eager
 PROCS    ?= 4
 THREADS  ?= 4
 TRACE    ?= 0
 FUZZ_OPTS ?=
 FUZZ_CMDLINE := init=fuzz initarg=$(SECONDS),$(SEED),$(PROCS),$(THREADS),$(TRACE) kstack=$(KSTACK) $(FUZZ_OPTS)
 fuzz: $(BUILD)/kernel.elf $(UELFS)
-	@$(if $(Q),echo "  ISO     $(BUILD)/fuzz.iso")
-	$(Q)sh tools/mkiso.sh $(BUILD)/fuzz.iso '$(FUZZ_CMDLINE)'
-	@echo "make fuzz: $(FUZZ_CMDLINE) on $(FUZZ_SMP) CPUs; Ctrl-C or Ctrl-A X stops QEMU"
-	@timeout --foreground $$(( $(SECONDS) * 2 + 120 )) qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) -smp $(FUZZ_SMP) \
-	    -no-reboot $(QEMU_FW) -display none -chardev stdio,id=console,mux=on -serial chardev:console \
-	    -mon chardev=console $(QEMU_EXIT) -cdrom $(BUILD)/fuzz.iso; \
-	    status=$$?; case $$status in 33) echo "make fuzz: passed";; \
-	    35) echo "make fuzz: FAILED (see the fuzz lines above)"; exit 1;; \
-	    37) echo "make fuzz: FAILED: kernel panic"; exit 1;; \
-	    124) echo "make fuzz: FAILED: hang (stopped after $$(( $(SECONDS) * 2 + 120 )) s)"; exit 1;; \
-	    *) echo "make fuzz: FAILED: QEMU exited with status $$status"; exit 1;; esac
+	$(Q)sh tools/run_guest.sh fuzz $(BUILD)/fuzz.iso '$(FUZZ_CMDLINE)' $(RUN_LIMIT) $(RUN_QEMU)
 
 # make bench: every strategy and Linux side by side (tools/bench.py; docs/DESIGN.md section 10).
 bench: all
@@ -224,25 +220,12 @@ bench: all
 bench-quick: all
 	$(PYTHON) tools/bench.py --quick --out $(BUILD)/bench-quick
 
-# make stress: user/stress.c for SECONDS under KSTACK on SMP CPUs (default 4), hz=10000, with the kstack
-# invariant checker every KSTACK_CHECK ms; the serial console on this terminal (^C ends QEMU), and the
-# verdict in the exit status. A boot of its own (build/stress.iso), as a test row would make it.
-SECONDS      ?= 30
-KSTACK       ?= eager
+# make stress: user/stress.c for SECONDS under KSTACK, hz=10000, with the kstack invariant checker every
+# KSTACK_CHECK ms.
 KSTACK_CHECK ?= 50
-STRESS_SMP   := $(if $(filter command line environment,$(origin SMP)),$(SMP),4)
-STRESS_ARGS  := init=stress initarg=$(SECONDS) testsys=1 hz=10000 kstack_check=$(KSTACK_CHECK) kstack=$(KSTACK)
+STRESS_CMDLINE := init=stress initarg=$(SECONDS) testsys=1 hz=10000 kstack_check=$(KSTACK_CHECK) kstack=$(KSTACK)
 stress: $(BUILD)/kernel.elf $(UELFS)
-	@echo "make stress: $(SECONDS) s under kstack=$(KSTACK) on $(STRESS_SMP) CPUs: $(STRESS_ARGS)"
-	$(Q)sh tools/mkiso.sh $(BUILD)/stress.iso '$(STRESS_ARGS)'
-	@status=0; timeout --foreground $$(( 2 * $(SECONDS) + 120 )) qemu-system-x86_64 $(QEMU_CPU) -m $(MEM) \
-	    -smp $(STRESS_SMP) -no-reboot $(QEMU_FW) -display none -serial stdio $(QEMU_EXIT) \
-	    -cdrom $(BUILD)/stress.iso || status=$$?; \
-	case $$status in 33) echo "make stress: passed";; \
-	    35) echo "make stress: FAILED (the KTAP above says which check)"; exit 1;; \
-	    37) echo "make stress: kernel PANIC (above)"; exit 1;; \
-	    124) echo "make stress: hang: QEMU stopped after $$(( 2 * $(SECONDS) + 120 )) s"; exit 1;; \
-	    *) echo "make stress: QEMU exited with status $$status"; exit 1;; esac
+	$(Q)sh tools/run_guest.sh stress $(BUILD)/stress.iso '$(STRESS_CMDLINE)' $(RUN_LIMIT) $(RUN_QEMU)
 
 clean:
 	rm -rf $(BUILD) compile_commands.json

@@ -734,15 +734,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_gdb_test():
-    """Stop QEMU's gdb stub at kmain: expect a kmain frame and a kernel/main.c line."""
-    rep, port, log = Report(), free_port(), "build/test/gdb.log"
-    os.makedirs("build/test", exist_ok=True)
-    qemu = subprocess.Popen(qemu_cmd(DEFAULT_ISO, log) + ["-gdb", f"tcp:127.0.0.1:{port}", "-S"],
+def gdb_session(iso, log, smp, script):
+    """Boot iso halted with QEMU's gdb stub, run gdb -batch with script against it, then stop QEMU.
+    Returns (gdb's output, why it failed or "", QEMU's own output)."""
+    port = free_port()
+    qemu = subprocess.Popen(qemu_cmd(iso, log, smp) + ["-gdb", f"tcp:127.0.0.1:{port}", "-S"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
     gdb = ["gdb", "-batch", "-nx", "-ex", "set tcp connect-timeout 30",
-           "-ex", f"target remote 127.0.0.1:{port}", "-x", GDB_SCRIPT, KERNEL_ELF]
+           "-ex", f"target remote 127.0.0.1:{port}", "-x", script, KERNEL_ELF]
     try:
         run = subprocess.run(gdb, capture_output=True, text=True, errors="replace",
                              timeout=GDB_TIMEOUT_S, stdin=subprocess.DEVNULL)
@@ -752,6 +752,14 @@ def run_gdb_test():
     finally:
         qemu.kill()
         qemu_out = qemu.communicate()[0]
+    return out, why, qemu_out
+
+
+def run_gdb_test():
+    """Stop QEMU's gdb stub at kmain: expect a kmain frame and a kernel/main.c line."""
+    rep, log = Report(), "build/test/gdb.log"
+    os.makedirs("build/test", exist_ok=True)
+    out, why, qemu_out = gdb_session(DEFAULT_ISO, log, 1, GDB_SCRIPT)
     checks = [("break_kmain", r"^#\d+\s+(0x[0-9a-f]+ in )?kmain\b", "no kmain frame"),
               ("source_line", r"kernel/main\.c:\d+", "no kernel/main.c:<line> reference")]
     for name, pattern, missing in checks:
@@ -855,26 +863,13 @@ def gdb_kstack_checks(out, kstat_line, cache_h):
 def run_gdb_kstack_test():
     """The kernel's gdb commands on a live kernel: stackdemo on one CPU, stopped at kstat_line_printed()
     just after a KSTAT line (IRQs still off: nothing has changed since); each command against that line."""
-    rep, port = Report(), free_port()
+    rep = Report()
     iso, log = "build/test/gdb-kstack.iso", "build/test/gdb-kstack.log"
     if not make_iso(rep, "gdb-kstack", iso, GDB_KSTACK_CMDLINE):
         return rep
     if os.path.exists(log):
         os.remove(log)
-    qemu = subprocess.Popen(qemu_cmd(iso, log, smp=1) + ["-gdb", f"tcp:127.0.0.1:{port}", "-S"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
-    gdb = ["gdb", "-batch", "-nx", "-ex", "set tcp connect-timeout 30",
-           "-ex", f"target remote 127.0.0.1:{port}", "-x", GDB_KSTACK_SCRIPT, KERNEL_ELF]
-    try:
-        run = subprocess.run(gdb, capture_output=True, text=True, errors="replace",
-                             timeout=GDB_TIMEOUT_S, stdin=subprocess.DEVNULL)
-        out, why = run.stdout + run.stderr, ""
-    except subprocess.TimeoutExpired as e:
-        out, why = _text(e.stdout) + _text(e.stderr), f"gdb timed out after {GDB_TIMEOUT_S}s"
-    finally:
-        qemu.kill()
-        qemu_out = qemu.communicate()[0]
+    out, why, qemu_out = gdb_session(iso, log, 1, GDB_KSTACK_SCRIPT)
     # The script kills QEMU at the stop, so the last KSTAT line is the one kstat_line_printed() followed.
     kstat = [line for line in read_text(log).splitlines() if line.startswith("KSTAT {")]
     for name, ok, reason in gdb_kstack_checks(out, kstat[-1] if kstat else "", read_text(CACHE_H)):

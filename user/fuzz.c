@@ -1458,30 +1458,6 @@ static void watchdog(void *arg)
     }
 }
 
-/* The count once it settles back to `want` (the caches balance in the background), or after ~1 s. */
-static long settle_free_pages(long want)
-{
-    long now = utest_free_pages();
-    for (int waited = 0; now != want && waited < 1000; waited += 10) {
-        sys_sleep_ms(10);
-        now = utest_free_pages();
-    }
-    return now;
-}
-
-static long stable_free_pages(void)
-{
-    long prev = utest_free_pages(), now = prev;
-    for (int waited = 0; waited < 2000; waited += 20) {
-        sys_sleep_ms(20);
-        now = utest_free_pages();
-        if (now == prev)
-            break;
-        prev = now;
-    }
-    return now;
-}
-
 static long user_threads(void)
 {
     struct kstat ks;
@@ -1618,7 +1594,7 @@ static int parent_main(const struct config *cfg)
         ;
     while (!__atomic_load_n(&watchdog_started, __ATOMIC_ACQUIRE))
         sys_sleep_ms(1);
-    long before = stable_free_pages(), threads_before = user_threads();
+    long before = utest_stable_free_pages(), threads_before = user_threads();
     ktap_diag("fuzz: free pages before the first child: %ld (free + stack caches + growth reserves)", before);
 
     long ms = cfg->seconds * 1000, start = sys_uptime_ms();
@@ -1678,7 +1654,7 @@ static int parent_main(const struct config *cfg)
     ktap_result(&k, v.no_kills, "no_unexpected_kills");
     ktap_result(&k, v.sane, "results_sane");
 
-    long after = settle_free_pages(before), threads_after = user_threads();
+    long after = utest_settle_free_pages(before), threads_after = user_threads();
     ktap_diag("fuzz: free pages %ld before, %ld after (%+ld); user threads %ld before, %ld after", before, after,
               after - before, threads_before, threads_after);
     ktap_result(&k, after == before && threads_after == threads_before, "no_leak");

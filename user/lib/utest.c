@@ -91,7 +91,7 @@ static void describe_expected(char *buf, size_t size, const struct utest *t)
 }
 
 /* The count once it stops moving: a dead child's pages may come back a little after wait returns. */
-static long stable_free_pages(void)
+long utest_stable_free_pages(void)
 {
     long prev = utest_free_pages(), now = prev;
 
@@ -106,7 +106,7 @@ static long stable_free_pages(void)
 }
 
 /* Waits (a little) for the count to come back to want, for the same reason. */
-static long settle_free_pages(long want)
+long utest_settle_free_pages(long want)
 {
     long now = utest_free_pages();
 
@@ -163,11 +163,11 @@ static bool run_one(struct ktap *k, const struct utest *t)
         status = utest_spawn_wait(t->name);
         if (!status_expected(t, status))
             return finish_one(k, t, status, false, 0, 0, start);
-        before = stable_free_pages();
+        before = utest_stable_free_pages();
     }
     status = utest_spawn_wait(t->name);
     if (t->flags & UTEST_LEAK_CHECK)
-        after = settle_free_pages(before);
+        after = utest_settle_free_pages(before);
     return finish_one(k, t, status, t->flags & UTEST_LEAK_CHECK, before, after, start);
 }
 
@@ -192,14 +192,14 @@ static int run_all(const char *suite, const struct utest *tests, int ntests)
     ktap_begin(&k, suite, planned);
     prefault_stack();
     utest_spawn_wait("nop");            /* warm up: the first process may grow kernel caches */
-    before = stable_free_pages();
+    before = utest_stable_free_pages();
     threads_before = user_threads();
 
     for (int i = 0; i < ntests; i++)
         if (!(tests[i].flags & UTEST_HELPER))
             run_one(&k, &tests[i]);
 
-    after = settle_free_pages(before);
+    after = utest_settle_free_pages(before);
     threads_after = user_threads();
     ok = before >= 0 && after == before && threads_after == threads_before;
     ktap_diag("free_pages_unchanged: free + per-CPU cached pages %ld before the tests, %ld after; "

@@ -52,6 +52,10 @@ int utest_spawn_wait(const char *name);
 
 /* The pages neither free nor in a per-CPU cache are in use: compare this before and after. */
 long utest_free_pages(void);
+/* utest_free_pages() once it stops moving (a dead child's pages may come back a little after wait returns). */
+long utest_stable_free_pages(void);
+/* utest_free_pages() once it is back to want (the caches balance in the background), or after ~2 s. */
+long utest_settle_free_pages(long want);
 
 /* In the child: record a failure of the running test, with a diagnostic. */
 void utest_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
