@@ -22,6 +22,7 @@ import time
 import traceback
 
 CONF = "tests/suites.conf"
+TIMES = "build/test/times.txt"
 COMPARE_CONF = "tests/compare.conf"
 KERNEL_ELF, DEFAULT_ISO, MKISO = "build/kernel.elf", "build/kstack.iso", "tools/mkiso.sh"
 GDB_SCRIPT = "tests/gdb/kmain.gdb"
@@ -936,7 +937,10 @@ def run_units(units, jobs):
     """Run (name, fn) units on `jobs` threads, printing reports in the given order."""
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
 
+    times = {}
+
     def guarded(name, fn):
+        start = time.monotonic()
         try:
             return fn()
         except Exception:   # a harness bug must show up as a failure, not a crash
@@ -944,6 +948,8 @@ def run_units(units, jobs):
             rep.add("FAIL", f"{name}.(harness)", "exception in the harness")
             rep.info(traceback.format_exc())
             return rep
+        finally:
+            times[name] = time.monotonic() - start
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         futures = [pool.submit(guarded, name, fn) for name, fn in units]
@@ -951,6 +957,11 @@ def run_units(units, jobs):
             for status, text in future.result().lines:
                 counts[status] = counts.get(status, 0) + 1
                 print(text, flush=True)
+    # Each unit's wall time, longest first: what to look at when make test nears its 10 minutes.
+    os.makedirs("build/test", exist_ok=True)
+    with open(TIMES, "w") as f:
+        for name, secs in sorted(times.items(), key=lambda kv: -kv[1]):
+            f.write(f"{secs:7.1f} s  {name}\n")
     return counts
 
 

@@ -488,13 +488,13 @@ def kstat_from_memory():
     hist_len = stats[0]["pages_used_hist"].type.range()[1] + 1
     sums = {k: 0 for k in ["count", "take", "give", "refill", "drain", "empty", "expands", "shrinks",
                            "expand_failed", "faults", "switch_in_waits", "switch_faults", "invlpgs",
-                           "irqs_resent", "nmis"]}
+                           "irqs_resent", "restarts", "restart_refused", "nmis"]}
     hist = [0] * hist_len
     for i in range(n):
         for k in ["count", "take", "give", "refill", "drain", "empty"]:
             sums[k] += int(caches[i][k])
         for k in ["expands", "shrinks", "expand_failed", "faults", "switch_in_waits", "switch_faults", "invlpgs",
-                  "irqs_resent"]:
+                  "irqs_resent", "restarts", "restart_refused"]:
             sums[k] += int(stats[i][k])
         sums["nmis"] += int(cpus[i]["nmis"])
         for h in range(hist_len):
@@ -511,7 +511,9 @@ def kstat_from_memory():
         "threads_max": int(ev("process_threads_max")), "threads_max_process": int(ev("process_threads_max_per_process")),
         "nmis": sums["nmis"], "reserve_pages": sum(int(reserves[i]["count"]) for i in range(n)),
         "switch_in_waits": sums["switch_in_waits"], "switch_faults": sums["switch_faults"],
-        "stack_invlpgs": sums["invlpgs"], "irqs_resent": sums["irqs_resent"], "pages_used_hist": hist,
+        "stack_invlpgs": sums["invlpgs"], "irqs_resent": sums["irqs_resent"], "restarts": sums["restarts"],
+        "restart_refused": sums["restart_refused"], "check_rounds": int(ev("kstack_check_rounds")),
+        "pages_used_hist": hist,
     }
 
 
