@@ -80,7 +80,7 @@ void exit_to_user_mode(struct pt_regs *regs)
         }
         kstack_exit(current());         /* the stack strategy: give them back */
         if (current()->restart.armed) {
-            restart_block(current());   /* a restartable wait sleeps here, on the top page (sched/restart.c) */
+            restart_block(current(), regs); /* a restartable wait sleeps here, on the top page (sched/restart.c) */
             continue;
         }
         if (this_cpu()->need_resched) {

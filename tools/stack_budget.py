@@ -112,6 +112,7 @@ INDIRECT_CALLS = {
     # sched/restart.c: a syscall that keeps something across a restart names its own cancel hook,
     # <subsystem>_restart_cancel (restart.h asks for the name).
     "restart_cancel": {"why": "thread->restart.cancel", "targets_re": r"\w+_restart_cancel"},
+    "restart_block": {"why": "thread->restart.complete", "targets_re": r"\w+_restart_complete"},
     "irq_dispatch": {
         "why": "irq_handlers[] (irq.c) holds these, and the tests' handlers registered with irq_register()",
         "targets": ["irq_timer", "irq_resched", "tlb_shootdown_irq", "smp_stop_irq", "apic_error_irq",

@@ -846,7 +846,8 @@ static void check(struct worker *w, const struct call *c)
         break;
     case SYS_sleep_ms:
         EXPECT(w, c, r == 0, "expected 0");
-        EXPECT(w, c, c->t1 - c->t0 + 1 >= (long)a[0], "woke after %ld ms", c->t1 - c->t0);
+        if (c->t0 >= 0 && c->t1 >= 0)   /* uptime_ms itself may be refused with -ENOMEM (section 12) */
+            EXPECT(w, c, c->t1 - c->t0 + 1 >= (long)a[0], "woke after %ld ms", c->t1 - c->t0);
         break;
     case SYS_spawn:
         if (c->nop_argc && c->nop_expect == 0)
@@ -920,7 +921,7 @@ static void check(struct worker *w, const struct call *c)
         else
             EXPECT(w, c, r == 0 || r == -EAGAIN || r == -ETIMEDOUT || r == -EFAULT,
                    "expected 0, -EAGAIN, -ETIMEDOUT or -EFAULT");
-        if (r == -ETIMEDOUT)
+        if (r == -ETIMEDOUT && c->t0 >= 0 && c->t1 >= 0)
             EXPECT(w, c, c->t1 - c->t0 + 1 >= (long)a[2], "timed out after %ld ms", c->t1 - c->t0);
         break;
     case SYS_futex_wake:

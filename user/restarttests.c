@@ -112,9 +112,13 @@ static void test_futex_wake_after_nothing(void)
     UT_CHECK_EQ(sys_test_wake(tid), 0);
     sys_sleep_ms(50);
     UT_CHECK_EQ(waiter_result, 1);                  /* still waiting */
+    struct kstat k0 = kstat_now();
     UT_CHECK_EQ(sys_futex_wake(&wake_word, 1), 1);
     UT_CHECK_EQ(thread_join(tid, NULL), 0);
     UT_CHECK_EQ(waiter_result, 0);
+    struct kstat k1 = kstat_now();
+    if (k0.restart_on)                  /* the counted wake ended the wait in its exit path: no second run */
+        UT_CHECK(k1.restart_completed > k0.restart_completed);
 }
 
 /* ---------------------------------------------------------------- 3,000 sleepers */

@@ -71,6 +71,27 @@ static void futex_restart_cancel(struct thread *t)
 }
 
 /*
+ * In the exit path, woken (sched_lock held): a waker counted the waiter (0), or
+ * its deadline passed (-ETIMEDOUT); then the wait ends there, with no second
+ * run. restart_block() frees the record.
+ */
+static bool futex_restart_complete(struct thread *t, long *result)
+{
+    struct futex_waiter *w = t->restart.cookie;
+    uint64_t deadline = t->restart.deadline_ns;
+    if (w->woken) {
+        *result = 0;
+        return true;
+    }
+    if (deadline && time_ns() >= deadline) {
+        waiter_unlink(bucket_of(w->vm, w->uaddr), w);
+        *result = -ETIMEDOUT;
+        return true;
+    }
+    return false;
+}
+
+/*
  * The second run of a wait that restarted (sched/restart.c): its waiter record
  * is still queued, so nothing is read again. A waker that counted it: 0. Its
  * first deadline passed: -ETIMEDOUT. Else it waits on (woken for nothing).
@@ -129,6 +150,7 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
     if (ret == 0 && !w->woken && !p->dying && restart_enabled) {
         t->restart.cookie = w;          /* queued: the second run finds it here */
         t->restart.cancel = futex_restart_cancel;
+        t->restart.complete = futex_restart_complete;
         ret = restart_arm_locked(&b->wq, deadline);
         spin_unlock(&sched_lock, f);
         return ret;

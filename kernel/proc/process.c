@@ -504,6 +504,13 @@ long sys_thread_exit(uint64_t value)
     process_thread_exit((long)value);
 }
 
+/* In the exit path, woken (sched_lock held): the sleep is over once its first deadline has passed. */
+static bool sleep_restart_complete(struct thread *t, long *result)
+{
+    *result = 0;
+    return time_ns() >= t->restart.deadline_ns;
+}
+
 long sys_sleep_ms(uint64_t ms)
 {
     struct thread *t = current();
@@ -516,6 +523,7 @@ long sys_sleep_ms(uint64_t ms)
     uint64_t f = spin_lock(&sched_lock);
     while (time_ns() < deadline && !p->dying) {
         if (restart_enabled) {
+            t->restart.complete = sleep_restart_complete;
             ret = restart_arm_locked(NULL, deadline);
             break;
         }

@@ -30,6 +30,7 @@
 #include "sched/wait.h"
 #include "stack/strategy.h"
 #include "lib/string.h"
+#include "mm/kmalloc.h"
 #include "syscall.h"
 #include "uapi/errno.h"
 
@@ -84,6 +85,7 @@ void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool
         t->restart.nr = 0;      /* done: whatever the call kept it has freed */
         t->restart.cookie = NULL;
         t->restart.cancel = NULL;
+        t->restart.complete = NULL;
         return;
     }
     KASSERT(t->restart.armed);
@@ -92,20 +94,39 @@ void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool
     kstack_stats[cpu_id()].restarts++;
 }
 
-void restart_block(struct thread *t)
+void restart_block(struct thread *t, struct pt_regs *regs)
 {
+    long result = 0;
+    bool done = false;
     uint64_t f = spin_lock(&sched_lock);
     t->restart.armed = false;
     if (process_dying()) {
         sched_wait_unlink_locked(t);    /* the exit path ends the thread next */
-    } else if (t->waiting_on || t->wake_at_ns) {
-        bool bound = t->kstack_user_bound;
-        t->kstack_user_bound = true;    /* its way on fits the top page: switch-in maps nothing */
-        t->state = THREAD_BLOCKED;
-        schedule_locked();
-        t->kstack_user_bound = bound;
+    } else {
+        if (t->waiting_on || t->wake_at_ns) {
+            bool bound = t->kstack_user_bound;
+            t->kstack_user_bound = true;    /* its way on fits the top page: switch-in maps nothing */
+            t->state = THREAD_BLOCKED;
+            schedule_locked();
+            t->kstack_user_bound = bound;
+        }
+        /* Woken. A wake that completed the call (a counted futex wake, a passed deadline) ends it here. */
+        if (!process_dying() && t->restart.complete && !t->waiting_on && !t->wake_at_ns)
+            done = t->restart.complete(t, &result);
     }
     spin_unlock(&sched_lock, f);
+    if (!done)
+        return;                         /* it runs again, or the exit path ends a dying thread */
+    void *cookie = t->restart.cookie;
+    t->restart.nr = 0;
+    t->restart.cookie = NULL;
+    t->restart.cancel = NULL;
+    t->restart.complete = NULL;
+    regs->rax = (uint64_t)result;
+    regs->rip += 2;                     /* past the `syscall` again: the call is over */
+    regs->rcx = regs->rip;
+    kfree(cookie);
+    kstack_stats[cpu_id()].restart_completed++;
 }
 
 void restart_cancel(struct thread *t)
@@ -121,6 +142,7 @@ void restart_cancel(struct thread *t)
     t->restart.nr = 0;
     t->restart.cookie = NULL;
     t->restart.cancel = NULL;
+    t->restart.complete = NULL;
 }
 
 /* ---------------------------------------------------------------- testsys=1 */

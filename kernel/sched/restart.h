@@ -46,8 +46,14 @@ static inline bool restart_reissued(struct thread *t, uint64_t nr)
  * rewound again: it must run to complete what it waits for.
  */
 void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran);
-/* exit_to_user_mode(), after the shrink, IRQs off: sleep until woken (or see that a waker came first). */
-void restart_block(struct thread *t);
+/*
+ * exit_to_user_mode(), after the shrink, IRQs off: sleep until woken (or see
+ * that a waker came first). Then, if the syscall's complete hook (named
+ * <subsystem>_restart_complete) finds the result in the record, the call
+ * ends here: rax = the result, rip past the `syscall` again, the cookie
+ * freed; else the call runs again.
+ */
+void restart_block(struct thread *t, struct pt_regs *regs);
 /* The thread ends with a restart recorded: free what the syscall kept (its cancel hook, named
  * <subsystem>_restart_cancel for tools/stack_budget.py). */
 void restart_cancel(struct thread *t);

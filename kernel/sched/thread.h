@@ -67,6 +67,7 @@ struct thread {
         uint64_t deadline_ns;       /* its absolute deadline (0: none), kept across the restart */
         void *cookie;               /* what the syscall keeps across it (futex: its waiter record) */
         void (*cancel)(struct thread *t);   /* frees cookie if the thread ends instead */
+        bool (*complete)(struct thread *t, long *result);  /* sched_lock held, woken: the call's result, if the record has it */
     } restart;
 };
 

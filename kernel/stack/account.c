@@ -77,6 +77,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->irqs_resent += kstack_stats[i].irqs_resent;
         k->restarts += kstack_stats[i].restarts;
         k->restart_refused += kstack_stats[i].restart_refused;
+        k->restart_completed += kstack_stats[i].restart_completed;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];

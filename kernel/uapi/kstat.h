@@ -45,4 +45,5 @@ struct kstat {
     uint32_t restart_on;            /* kstack_restart=on */
     uint64_t check_rounds;          /* kstack_check=<ms>: invariant checker rounds done (a failed one panics) */
     uint64_t restart_refused;       /* second runs of restarted calls refused for want of a stack page, rewound again */
+    uint64_t restart_completed;     /* restarted calls completed in the exit path from their record, with no second run */
 };
