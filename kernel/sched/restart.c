@@ -67,7 +67,8 @@ static void rewind(struct pt_regs *regs)
     regs->rcx = regs->rip;      /* SYSRET returns to rcx */
 }
 
-void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran)
+/* A record exists (nr) or is being made (-ERESTART_BLOCK): the fields are clear otherwise, since a call sets them only as it arms. */
+void restart_syscall_slow(struct thread *t, struct pt_regs *regs, long err, bool ran)
 {
     if (!ran && t->restart.nr) {
         /*

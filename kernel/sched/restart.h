@@ -45,7 +45,14 @@ static inline bool restart_reissued(struct thread *t, uint64_t nr)
  * refused for want of a stack page (section 12) keeps its record and is
  * rewound again: it must run to complete what it waits for.
  */
-void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran);
+void restart_syscall_slow(struct thread *t, struct pt_regs *regs, long err, bool ran);
+
+/* On every syscall's way out: one compare and one load unless a restart is under way. */
+static inline void restart_syscall_exit(struct thread *t, struct pt_regs *regs, long err, bool ran)
+{
+    if (__builtin_expect(err == -ERESTART_BLOCK || t->restart.nr, 0))
+        restart_syscall_slow(t, regs, err, ran);
+}
 /*
  * exit_to_user_mode(), after the shrink, IRQs off: sleep until woken (or see
  * that a waker came first). Then, if the syscall's complete hook (named
