@@ -756,6 +756,15 @@ def gdb_session(iso, log, smp, script):
     return out, why, qemu_out
 
 
+def gdb_failure_info(rep, out, log, qemu_out):
+    """On a failure, what gdb, the serial log and QEMU said; returns rep."""
+    if rep.failed():
+        rep.info(f"gdb output (last {TAIL} lines):\n" + tail(out))
+        rep.info(f"serial log {log}:\n" + (tail(read_text(log), 10) or "(empty)"))
+        rep.info("QEMU said:\n" + (tail(qemu_out, 10) or "(nothing)"))
+    return rep
+
+
 def run_gdb_test():
     """Stop QEMU's gdb stub at kmain: expect a kmain frame and a kernel/main.c line."""
     rep, log = Report(), "build/test/gdb.log"
@@ -766,11 +775,7 @@ def run_gdb_test():
     for name, pattern, missing in checks:
         ok = re.search(pattern, out, re.M)
         rep.add("PASS" if ok else "FAIL", f"gdb.{name}", "" if ok else why or missing)
-    if rep.failed():
-        rep.info(f"gdb output (last {TAIL} lines):\n" + tail(out))
-        rep.info(f"serial log {log}:\n" + (tail(read_text(log), 10) or "(empty)"))
-        rep.info("QEMU said:\n" + (tail(qemu_out, 10) or "(nothing)"))
-    return rep
+    return gdb_failure_info(rep, out, log, qemu_out)
 
 
 def gdb_sections(out):
@@ -875,11 +880,7 @@ def run_gdb_kstack_test():
     kstat = [line for line in read_text(log).splitlines() if line.startswith("KSTAT {")]
     for name, ok, reason in gdb_kstack_checks(out, kstat[-1] if kstat else "", read_text(CACHE_H)):
         rep.add("PASS" if ok else "FAIL", f"gdb-kstack.{name}", "" if ok else why or reason)
-    if rep.failed():
-        rep.info(f"gdb output (last {TAIL} lines):\n" + tail(out))
-        rep.info(f"serial log {log}:\n" + (tail(read_text(log), 10) or "(empty)"))
-        rep.info("QEMU said:\n" + (tail(qemu_out, 10) or "(nothing)"))
-    return rep
+    return gdb_failure_info(rep, out, log, qemu_out)
 
 
 # ---------------------------------------------------------------- selection and setup

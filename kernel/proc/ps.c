@@ -36,14 +36,8 @@ static void fill(struct ps_thread *r, const struct thread *t)
 
 long sys_ps(uint64_t ubuf, uint64_t n)
 {
-    if (!ubuf) {
-        uint64_t f = spin_lock(&sched_lock);
-        long count = 0;
-        for (struct thread *t = thread_first(); t; t = t->all_next)
-            count++;
-        spin_unlock(&sched_lock, f);
-        return count;
-    }
+    if (!ubuf)
+        return thread_count();
     if (n > PS_MAX)
         n = PS_MAX;
     if (n == 0)

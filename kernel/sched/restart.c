@@ -60,6 +60,15 @@ long restart_arm_locked(struct wait_queue *wq, uint64_t deadline_ns)
     return -ERESTART_BLOCK;
 }
 
+/* No call runs again: the record is empty (what it pointed to is freed by whoever ends the call). */
+static void restart_forget(struct thread *t)
+{
+    t->restart.nr = 0;
+    t->restart.cookie = NULL;
+    t->restart.cancel = NULL;
+    t->restart.complete = NULL;
+}
+
 static void rewind(struct pt_regs *regs)
 {
     regs->rax = regs->orig_rax;
@@ -83,10 +92,7 @@ void restart_syscall_slow(struct thread *t, struct pt_regs *regs, long err, bool
         return;
     }
     if (err != -ERESTART_BLOCK) {
-        t->restart.nr = 0;      /* done: whatever the call kept it has freed */
-        t->restart.cookie = NULL;
-        t->restart.cancel = NULL;
-        t->restart.complete = NULL;
+        restart_forget(t);      /* done: whatever the call kept it has freed */
         return;
     }
     KASSERT(t->restart.armed);
@@ -119,10 +125,7 @@ void restart_block(struct thread *t, struct pt_regs *regs)
     if (!done)
         return;                         /* it runs again, or the exit path ends a dying thread */
     void *cookie = t->restart.cookie;
-    t->restart.nr = 0;
-    t->restart.cookie = NULL;
-    t->restart.cancel = NULL;
-    t->restart.complete = NULL;
+    restart_forget(t);
     regs->rax = (uint64_t)result;
     regs->rip += 2;                     /* past the `syscall` again: the call is over */
     regs->rcx = regs->rip;
@@ -140,10 +143,7 @@ void restart_cancel(struct thread *t)
     }
     if (t->restart.cancel)
         t->restart.cancel(t);
-    t->restart.nr = 0;
-    t->restart.cookie = NULL;
-    t->restart.cancel = NULL;
-    t->restart.complete = NULL;
+    restart_forget(t);
 }
 
 /* ---------------------------------------------------------------- testsys=1 */

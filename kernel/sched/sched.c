@@ -110,13 +110,19 @@ static void sleepers_remove(struct thread *t)
         }
 }
 
-void sched_wake_locked(struct thread *t)
+/* Off the sleepers, if it waits with a deadline. */
+static void sleep_cancel(struct thread *t)
 {
-    KASSERT(spin_held_by_me(&sched_lock));
-    if (t->wake_at_ns) {            /* a wake ends a timed wait, also one armed and not asleep yet (restart.c) */
+    if (t->wake_at_ns) {
         sleepers_remove(t);
         t->wake_at_ns = 0;
     }
+}
+
+void sched_wake_locked(struct thread *t)
+{
+    KASSERT(spin_held_by_me(&sched_lock));
+    sleep_cancel(t);                /* a wake ends a timed wait, also one armed and not asleep yet (restart.c) */
     if (t->state != THREAD_BLOCKED)
         return;
     KASSERT(!t->on_cpu);
@@ -265,10 +271,7 @@ void sched_wait_link_locked(struct thread *t, struct wait_queue *wq, uint64_t de
 void sched_wait_unlink_locked(struct thread *t)
 {
     wq_remove_locked(t);
-    if (t->wake_at_ns) {
-        sleepers_remove(t);
-        t->wake_at_ns = 0;
-    }
+    sleep_cancel(t);
 }
 
 bool sched_block_locked(struct wait_queue *wq, uint64_t deadline_ns)
