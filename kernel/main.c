@@ -26,6 +26,7 @@
 #include "spinlock.h"
 #include "proc/process.h"
 #include "sched/restart.h"
+#include "proc/ipc.h"
 #include "sched/sched.h"
 #include "stack/check.h"
 #include "stack/kstack.h"
@@ -102,6 +103,7 @@ void kmain(uint32_t magic, uint32_t mbi_phys)
     kstack_overflow_init();             /* kstack_overflow=panic|kill */
     kstack_strategy_init();             /* kstack=fixed|eager|fault|lazy */
     restart_init();                     /* kstack_restart=on|off */
+    ipc_init();                         /* ipc_handoff=on|off */
     process_init();                     /* the thread limits, from the size of memory */
     sched_init();                       /* this context becomes cpu 0's idle thread */
     acpi_init();                        /* the MADT: which CPUs exist */

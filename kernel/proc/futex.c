@@ -75,8 +75,9 @@ static void futex_restart_cancel(struct thread *t)
  * its deadline passed (-ETIMEDOUT); then the wait ends there, with no second
  * run. restart_block() frees the record.
  */
-static bool futex_restart_complete(struct thread *t, long *result)
+static bool futex_restart_complete(struct thread *t, struct pt_regs *regs, long *result)
 {
+    (void)regs;
     struct futex_waiter *w = t->restart.cookie;
     uint64_t deadline = t->restart.deadline_ns;
     if (w->woken) {

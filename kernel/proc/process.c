@@ -302,6 +302,7 @@ void process_thread_exit(long value)
     KASSERT(p);
     if (t->restart.nr || t->restart.armed)
         restart_cancel(t);          /* a restartable wait that will not run again */
+    ipc_thread_exit(t);             /* a call it holds fails with -EPIPE; its receive ends */
     uint64_t f = spin_lock(&sched_lock);
     struct uthread *u = p->threads;
     while (u && u->t != t)
@@ -325,6 +326,7 @@ void process_thread_exit(long value)
     sti();
     if (!p->dying)
         p->exit_status = 0;         /* the last thread left by thread_exit: as a return from main with 0 */
+    ipc_process_exit(p);            /* its handles close: endpoints it receives on die */
     process_finish(p);
 
     struct process *orphans = NULL;
@@ -505,8 +507,9 @@ long sys_thread_exit(uint64_t value)
 }
 
 /* In the exit path, woken (sched_lock held): the sleep is over once its first deadline has passed. */
-static bool sleep_restart_complete(struct thread *t, long *result)
+static bool sleep_restart_complete(struct thread *t, struct pt_regs *regs, long *result)
 {
+    (void)regs;
     *result = 0;
     return time_ns() >= t->restart.deadline_ns;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "arch/x86_64/ptregs.h"
+#include "proc/ipc.h"
 #include "sched/wait.h"
 
 struct uvm;
@@ -42,6 +43,7 @@ struct process {
 
     struct wait_queue child_wq; /* the parent's wait() sleeps here */
     struct wait_queue join_wq;  /* thread_join() sleeps here */
+    struct ipc_handle handles[IPC_HANDLES];     /* its IPC endpoints (proc/ipc.c), under sched_lock */
 };
 
 /*

@@ -119,8 +119,9 @@ void restart_block(struct thread *t, struct pt_regs *regs)
         }
         /* Woken. A wake that completed the call (a counted futex wake, a passed deadline) ends it here. */
         if (!process_dying() && t->restart.complete && !t->waiting_on && !t->wake_at_ns)
-            done = t->restart.complete(t, &result);
+            done = t->restart.complete(t, regs, &result);
     }
+    sched_handoff_drop_locked(t);       /* it did not sleep: a thread it named to run next goes to a run queue */
     spin_unlock(&sched_lock, f);
     if (!done)
         return;                         /* it runs again, or the exit path ends a dying thread */

@@ -171,6 +171,45 @@ static struct thread *pick_next(struct cpu *c)
     return c->idle;
 }
 
+/*
+ * A direct handoff (sched_handoff_locked()): the thread prev named runs next
+ * here, ahead of the queue, unless a waker came first or its stack cannot be
+ * switched in on this CPU yet (then it is woken as any other).
+ */
+static struct thread *handoff_next(struct cpu *c, struct thread *prev)
+{
+    struct thread *h = prev->handoff_to;
+    prev->handoff_to = NULL;
+    if (h->state == THREAD_BLOCKED) {
+        KASSERT(!h->waiting_on && !h->on_cpu);
+        sleep_cancel(h);
+        if (kstack_switch_in_ready(h)) {
+            kstack_stats[c->id].handoffs++;
+            return h;
+        }
+        sched_wake_locked(h);
+    }
+    return pick_next(c);
+}
+
+void sched_handoff_locked(struct thread *t)
+{
+    KASSERT(spin_held_by_me(&sched_lock));
+    struct thread *me = current();
+    KASSERT(t != me && !t->waiting_on);
+    sched_handoff_drop_locked(me);
+    me->handoff_to = t;
+}
+
+void sched_handoff_drop_locked(struct thread *me)
+{
+    struct thread *h = me->handoff_to;
+    if (!h)
+        return;
+    me->handoff_to = NULL;
+    sched_wake_locked(h);       /* nothing if a waker came first */
+}
+
 void schedule_locked(void)
 {
     KASSERT(spin_held_by_me(&sched_lock));
@@ -188,7 +227,7 @@ void schedule_locked(void)
         }
         prev->move_to = 0;
     }
-    struct thread *next = pick_next(c);
+    struct thread *next = __builtin_expect(prev->handoff_to != NULL, 0) ? handoff_next(c, prev) : pick_next(c);
     c->need_resched = false;
     c->slice_ticks = 0;
 

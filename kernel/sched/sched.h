@@ -31,6 +31,14 @@ void sched_yield(void);
 void sched_move_to(int cpu);
 /* Make a blocked thread runnable (sched_lock held). */
 void sched_wake_locked(struct thread *t);
+/*
+ * A direct handoff (proc/ipc.c): t, blocked and on no wait queue, runs next
+ * on this CPU, without a run queue, when the caller next schedules (it is
+ * about to block). A caller that turns out not to block gives t to the run
+ * queues with sched_handoff_drop_locked(). sched_lock held.
+ */
+void sched_handoff_locked(struct thread *t);
+void sched_handoff_drop_locked(struct thread *me);
 /* Put a new thread on a run queue. */
 void sched_start(struct thread *t);
 

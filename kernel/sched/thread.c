@@ -5,6 +5,7 @@
  * by thread_join(), or for a detached thread by the switch away from it.
  */
 #include "sched/thread.h"
+#include "proc/ipc.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "lib/string.h"
@@ -133,6 +134,7 @@ void thread_free_locked(struct thread *t)
     kstack_thread_exit(t);
     kstack_slot_free(t->kstack_base);
     fpu_thread_free(t);
+    ipc_thread_free(t);
     kfree(t);
 }
 

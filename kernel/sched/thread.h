@@ -16,6 +16,8 @@ enum thread_state {
 };
 
 struct process;
+struct pt_regs;
+struct thread_ipc;
 struct wait_queue;
 
 struct thread {
@@ -67,8 +69,10 @@ struct thread {
         uint64_t deadline_ns;       /* its absolute deadline (0: none), kept across the restart */
         void *cookie;               /* what the syscall keeps across it (futex: its waiter record) */
         void (*cancel)(struct thread *t);   /* frees cookie if the thread ends instead */
-        bool (*complete)(struct thread *t, long *result);  /* sched_lock held, woken: the call's result, if the record has it */
+        bool (*complete)(struct thread *t, struct pt_regs *regs, long *result);  /* sched_lock held, woken: the call's result, if the record has it */
     } restart;
+    struct thread_ipc *ipc;         /* its IPC state (proc/ipc.c), made at its first IPC call */
+    struct thread *handoff_to;      /* run this blocked thread next, here (sched_handoff_locked()) */
 };
 
 /* A new kernel thread, runnable at once; NULL when out of memory. */

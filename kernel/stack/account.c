@@ -12,6 +12,7 @@
 #include "mm/pmm.h"
 #include "percpu.h"
 #include "printk.h"
+#include "proc/ipc.h"
 #include "proc/process.h"
 #include "sched/sched.h"
 #include "sched/restart.h"
@@ -78,6 +79,7 @@ void kstack_fill_kstat(struct kstat *k)
         k->restarts += kstack_stats[i].restarts;
         k->restart_refused += kstack_stats[i].restart_refused;
         k->restart_completed += kstack_stats[i].restart_completed;
+        k->ipc_handoffs += kstack_stats[i].handoffs;
         k->nmis += cpus[i].nmis;
         for (int h = 0; h < KSTAT_HIST_MAX; h++)
             k->pages_used_hist[h] += kstack_stats[i].pages_used_hist[h];
@@ -90,6 +92,8 @@ void kstack_fill_kstat(struct kstat *k)
     k->threads_max = (uint32_t)process_threads_max;
     k->threads_max_process = (uint32_t)process_threads_max_per_process;
     k->check_rounds = kstack_check_rounds;
+    k->ipc_endpoints = (uint32_t)ipc_endpoints_live();
+    k->ipc_handoff_on = ipc_handoff_enabled;
 }
 
 /*

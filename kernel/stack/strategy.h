@@ -81,6 +81,7 @@ struct kstack_stats {
     uint64_t restarts;              /* blocking syscalls that slept from the exit path and ran again (sched/restart.c) */
     uint64_t restart_refused;       /* their second runs refused for want of a stack page, rewound to run again */
     uint64_t restart_completed;     /* restarts completed in the exit path from their record (no second run) */
+    uint64_t handoffs;              /* direct handoffs done by schedule_locked() (proc/ipc.c) */
     uint64_t pages_used_hist[KSTAT_HIST_MAX];
 };
 extern struct kstack_stats kstack_stats[MAX_CPUS];

@@ -17,7 +17,10 @@
 #define EEXIST  17
 #define ENODEV  19
 #define EINVAL  22
+#define EMFILE  24
 #define ENOSPC  28
+#define EPIPE   32
 #define ERANGE  34
 #define ENOSYS  38
+#define EMSGSIZE 90
 #define ETIMEDOUT 110

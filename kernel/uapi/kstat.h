@@ -46,4 +46,7 @@ struct kstat {
     uint64_t check_rounds;          /* kstack_check=<ms>: invariant checker rounds done (a failed one panics) */
     uint64_t restart_refused;       /* second runs of restarted calls refused for want of a stack page, rewound again */
     uint64_t restart_completed;     /* restarted calls completed in the exit path from their record, with no second run */
+    uint64_t ipc_handoffs;          /* IPC calls and replies that ran the woken thread next on their CPU, with no run queue */
+    uint32_t ipc_endpoints;         /* IPC endpoints alive */
+    uint32_t ipc_handoff_on;        /* ipc_handoff=on */
 };

@@ -41,9 +41,16 @@
     SYSCALL(29, kill, 2)          /* (int pid, int status): end process pid, the caller or one of its descendants */ \
     SYSCALL(30, console_ctl, 2)   /* (int op, long arg), see CONSOLE_* */                      \
     SYSCALL(31, ps, 2)            /* (struct ps_thread *buf, size_t n) -> threads listed; all threads' count if buf is NULL */ \
-    SYSCALL(32, test_wake, 1)     /* testsys: (int tid) -> wake a blocked thread of this process for nothing: 0, -ESRCH, -EAGAIN (not blocked) */
+    SYSCALL(32, test_wake, 1)     /* testsys: (int tid) -> wake a blocked thread of this process for nothing: 0, -ESRCH, -EAGAIN (not blocked) */ \
+    SYSCALL(33, ipc_endpoint, 0)  /* -> a new endpoint's handle, with receive and send rights (uapi/ipc.h) */ \
+    SYSCALL(34, ipc_close, 1)     /* (int handle) */                                           \
+    SYSCALL(35, ipc_call, 6)      /* (int h, label, w0, w1, w2, const struct ipc_ext *) -> 0; the reply in registers */ \
+    SYSCALL(36, ipc_reply_wait, 6) /* (int h, label, w0, w1, w2, ext): reply to our caller, then receive on h */ \
+    SYSCALL(37, ipc_send, 6)      /* (int h, label, w0, w1, w2, ext) -> 0 once a receiver took it */ \
+    SYSCALL(38, ipc_recv, 6)      /* (int h, 0, 0, 0, 0, ext) -> 0; the message in registers */ \
+    SYSCALL(39, ipc_bootstrap, 2) /* (int op, int h), see IPC_BOOTSTRAP_*: the name server's endpoint */
 
-#define SYSCALL_COUNT 33
+#define SYSCALL_COUNT 40
 
 /* test_kstack_bench ops: the strategies' own operations, timed in the kernel with IRQs off */
 #define KSTACK_BENCH_EXPAND 1       /* map 3 lower pages of a stack from the CPU's cache (eager's entry, lazy's switch-in) */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "uapi/errno.h"
+#include "uapi/ipc.h"
 #include "uapi/kstat.h"
 #include "uapi/ps.h"
 #include "uapi/syscalls.h"
@@ -135,6 +136,71 @@ static inline long sys_ps(struct ps_thread *buf, size_t n) { return SYSCALL_CALL
 
 /* A wake-up for nothing (as a signal would give) of thread tid of this process, blocked: 0, -ESRCH, -EAGAIN. */
 static inline long sys_test_wake(int tid) { return SYSCALL_CALL(test_wake, 1, tid, 0, 0); }
+
+/*
+ * IPC (uapi/ipc.h). A message travels in registers: label and w[] out, and
+ * on a successful call, recv or reply_wait the one received comes back in
+ * the same struct, with the sender's pid, a handle passed with it (-1: none;
+ * -EMFILE: our table was full) and the length of the buffer it carried.
+ */
+struct ipc_msg {
+    uint64_t label, w[3];
+    int pid;
+    int handle;
+    uint32_t len;
+};
+
+static inline long ipc_syscall(long nr, long h, struct ipc_msg *m, const struct ipc_ext *e, int receives)
+{
+    register uint64_t rdi __asm__("rdi") = (uint64_t)h;
+    register uint64_t rsi __asm__("rsi") = m ? m->label : 0;
+    register uint64_t rdx __asm__("rdx") = m ? m->w[0] : 0;
+    register uint64_t r10 __asm__("r10") = m ? m->w[1] : 0;
+    register uint64_t r8 __asm__("r8") = m ? m->w[2] : 0;
+    register uint64_t r9 __asm__("r9") = (uint64_t)e;
+    long ret = nr;
+    __asm__ volatile("syscall"
+                     : "+a"(ret), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                     :
+                     : "rcx", "r11", "memory");
+    if (ret == 0 && receives && m) {
+        m->pid = (int)rdi;
+        m->label = rsi;
+        m->w[0] = rdx;
+        m->w[1] = r10;
+        m->w[2] = r8;
+        m->handle = IPC_INFO_HANDLE(r9);
+        m->len = IPC_INFO_LEN(r9);
+    }
+    return ret;
+}
+
+/* A new endpoint: its handle, with the receive right. */
+static inline long sys_ipc_endpoint(void) { return SYSCALL_CALL(ipc_endpoint, 0, 0, 0, 0); }
+static inline long sys_ipc_close(int h) { return SYSCALL_CALL(ipc_close, 1, h, 0, 0); }
+/* Send *m on h and wait for the reply, which replaces *m. e may be NULL. */
+static inline long sys_ipc_call(int h, struct ipc_msg *m, const struct ipc_ext *e)
+{
+    return ipc_syscall(SYS_ipc_call, h, m, e, 1);
+}
+/* Reply *m to our caller (if we have one), then wait on h for the next message, into *m. */
+static inline long sys_ipc_reply_wait(int h, struct ipc_msg *m, const struct ipc_ext *e)
+{
+    return ipc_syscall(SYS_ipc_reply_wait, h, m, e, 1);
+}
+/* Send *m on h; returns once a receiver took it. */
+static inline long sys_ipc_send(int h, const struct ipc_msg *m, const struct ipc_ext *e)
+{
+    struct ipc_msg copy = *m;
+    return ipc_syscall(SYS_ipc_send, h, &copy, e, 0);
+}
+/* Wait on h for a message, into *m. */
+static inline long sys_ipc_recv(int h, struct ipc_msg *m, const struct ipc_ext *e)
+{
+    return ipc_syscall(SYS_ipc_recv, h, m, e, 1);
+}
+/* op: IPC_BOOTSTRAP_SET (h: our receive handle) or IPC_BOOTSTRAP_GET (-> a handle to the name server). */
+static inline long sys_ipc_bootstrap(int op, int h) { return SYSCALL_CALL(ipc_bootstrap, 2, op, h, 0); }
 
 /* Every table entry has a wrapper above: this stops compiling when one is added without. */
 #define SYSCALL_WRAPPER_EXISTS(num, name, nargs) \
