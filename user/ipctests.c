@@ -303,6 +303,44 @@ static void test_unanswered_call(void)
     stop_echo(ep, tid);
 }
 
+/*
+ * Two threads handing the CPU to each other run on one time slice: when it
+ * is used up, the run queue has its turn. Else (one CPU) a third thread
+ * that is runnable never runs again.
+ */
+static volatile int pinging;
+static int ping_ep;
+static void pinger(void *arg)
+{
+    (void)arg;
+    while (__atomic_load_n(&pinging, __ATOMIC_RELAXED)) {
+        struct ipc_msg m = { .label = 1 };
+        if (sys_ipc_call(ping_ep, &m, NULL) != 0)
+            break;
+    }
+}
+
+static void test_handoff_does_not_starve(void)
+{
+    int tid = start_echo(&ping_ep);
+    pinging = 1;
+    int ping = thread_spawn(pinger, NULL);
+    long worst = 0;
+    for (int i = 0; i < 5; i++) {
+        long t0 = sys_uptime_ms();
+        sys_sleep_ms(20);
+        long dt = sys_uptime_ms() - t0;
+        worst = dt > worst ? dt : worst;
+    }
+    __atomic_store_n(&pinging, 0, __ATOMIC_RELAXED);
+    UT_CHECK_EQ(thread_join(ping, NULL), 0);
+    UT_CHECK(server_calls > 0);
+    UT_CHECK(worst >= 20 && worst < 20 + LATE_MS);
+    printf("    # handoff_does_not_starve: sleep_ms(20) next to %d round trips took at most %ld ms\n", server_calls,
+           worst);
+    stop_echo(ping_ep, tid);
+}
+
 /* ---------------------------------------------------------------- time-outs */
 
 static void test_timeouts(void)
@@ -430,12 +468,18 @@ static int names_start(void)
     return -1;
 }
 
-static void names_stop(int ns)
+/* Kill it; a caller of ours may still use ns (and get -EPIPE): the caller closes it. */
+static void names_kill(void)
 {
     int status = -1;
     UT_CHECK_EQ(sys_kill((int)names_pid, 0), 0);
     UT_CHECK_EQ(sys_wait((int)names_pid, &status), names_pid);
-    sys_ipc_close(ns);
+}
+
+static void names_stop(int ns)
+{
+    names_kill();
+    UT_CHECK_EQ(sys_ipc_close(ns), 0);
 }
 
 static void test_name_server(void)
@@ -614,9 +658,10 @@ static void test_name_server_killed(void)
     ns_handle = names_start();
     int tid = thread_spawn(names_caller, NULL);
     sys_sleep_ms(30);
-    names_stop(ns_handle);
+    names_kill();
     UT_CHECK_EQ(thread_join(tid, NULL), 0);
     UT_CHECK_EQ(ns_call_result, -EPIPE);
+    UT_CHECK_EQ(sys_ipc_close(ns_handle), 0);
     UT_CHECK_EQ(names_connect(false), -ENOENT);       /* its death emptied the bootstrap slot */
     int ns = names_start();                           /* a new one takes over */
     int ep = (int)sys_ipc_endpoint();
@@ -636,6 +681,7 @@ static const struct utest tests[] = {
     UTEST(bad_buffers),
     UTEST(send_order),
     UTEST(unanswered_call),
+    UTEST(handoff_does_not_starve),
     UTEST(timeouts),
     UTEST(call_timeout_drops_the_reply),
     UTEST(recv_keeps_its_deadline),

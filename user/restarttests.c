@@ -6,7 +6,9 @@
  * with restart on, a thread asleep holds its top stack page only.
  *
  * A "wake-up for nothing" (test_wake, as a signal would give) makes a
- * sleeper run its wait again: its first deadline must hold.
+ * sleeper run its wait again: its first deadline must hold. The 3,000
+ * sleepers wait in IPC recv, as the servers of a microkernel system do.
+ * (ipctests checks a receive's deadline across restarts.)
  */
 #include "lib/string.h"
 #include "stdio.h"
@@ -121,28 +123,33 @@ static void test_futex_wake_after_nothing(void)
         UT_CHECK(k1.restart_completed > k0.restart_completed);
 }
 
-/* ---------------------------------------------------------------- 3,000 sleepers */
+/* ---------------------------------------------------------------- 3,000 sleepers, blocked in recv */
 
 #define SLEEPER_PROCS 2
 #define SLEEPERS_EACH 1500      /* a process may have half the system's threads (oomtests) */
 
-static int forever;
+static int sleepers_ep;
 
-static void sleep_forever(void *arg)
+/* A server thread of a microkernel system: blocked in recv on its process's endpoint, where nobody sends. */
+static void recv_forever(void *arg)
 {
     (void)arg;
-    sys_futex_wait(&forever, 0, 0);
+    struct ipc_msg m = { 0 };
+    long err = sys_ipc_recv(sleepers_ep, &m, NULL);
+    printf("restarttests: a sleeper's recv returned %ld\n", err);     /* only a kill ends it */
 }
 
-/* A child: its threads and itself asleep in futex_wait until killed. */
+/* A child: its threads and itself blocked in recv until killed. */
 static void test_sleepers(void)
 {
+    sleepers_ep = (int)sys_ipc_endpoint();
+    UT_CHECK(sleepers_ep >= 0);
     for (int i = 0; i < SLEEPERS_EACH; i++)
-        if (thread_spawn(sleep_forever, NULL) < 0) {
+        if (thread_spawn(recv_forever, NULL) < 0) {
             utest_fail(__FILE__, __LINE__, "thread %d: no thread", i);
             break;
         }
-    sleep_forever(NULL);
+    recv_forever(NULL);
 }
 
 static const char *const strategy_names[] = { "fixed", "eager", "fault", "lazy" };
@@ -180,7 +187,7 @@ static void test_blocked_threads_hold_one_page(void)
             break;
     }
     k = kstat_now();
-    printf("    # %u threads asleep in futex_wait, strategy %s, kstack_restart=%s: %lu resident stack pages for "
+    printf("    # %u threads blocked in recv, strategy %s, kstack_restart=%s: %lu resident stack pages for "
            "%u user and %u kernel threads (%lu.%02lu per thread; want %s %lu) after %ld ms\n",
            sleeping, k.strategy < 4 ? strategy_names[k.strategy] : "?", k.restart_on ? "on" : "off",
            (unsigned long)k.resident_stack_pages, k.user_threads, k.kernel_threads,

@@ -173,23 +173,26 @@ static struct thread *pick_next(struct cpu *c)
 
 /*
  * A direct handoff (sched_handoff_locked()): the thread prev named runs next
- * here, ahead of the queue, unless a waker came first or its stack cannot be
- * switched in on this CPU yet (then it is woken as any other).
+ * here, ahead of the queue, on what is left of prev's time slice, as L4's
+ * donation. NULL when it cannot: a waker came first, its stack cannot be
+ * switched in on this CPU yet, or the slice is used up (need_resched: the
+ * queue's turn; two threads handing the CPU to each other must not starve
+ * it). Then it is woken as any other.
  */
-static struct thread *handoff_next(struct cpu *c, struct thread *prev)
+static struct thread *handoff_take(struct cpu *c, struct thread *prev)
 {
     struct thread *h = prev->handoff_to;
     prev->handoff_to = NULL;
-    if (h->state == THREAD_BLOCKED) {
-        KASSERT(!h->waiting_on && !h->on_cpu);
-        sleep_cancel(h);
-        if (kstack_switch_in_ready(h)) {
-            kstack_stats[c->id].handoffs++;
-            return h;
-        }
-        sched_wake_locked(h);
+    if (h->state != THREAD_BLOCKED)
+        return NULL;
+    KASSERT(!h->waiting_on && !h->on_cpu);
+    sleep_cancel(h);
+    if (!c->need_resched && kstack_switch_in_ready(h)) {
+        kstack_stats[c->id].handoffs++;
+        return h;
     }
-    return pick_next(c);
+    sched_wake_locked(h);
+    return NULL;
 }
 
 void sched_handoff_locked(struct thread *t)
@@ -227,9 +230,12 @@ void schedule_locked(void)
         }
         prev->move_to = 0;
     }
-    struct thread *next = __builtin_expect(prev->handoff_to != NULL, 0) ? handoff_next(c, prev) : pick_next(c);
+    struct thread *next = __builtin_expect(prev->handoff_to != NULL, 0) ? handoff_take(c, prev) : NULL;
+    if (!next) {
+        next = pick_next(c);
+        c->slice_ticks = 0;             /* a new slice; a handoff runs on the one it was given */
+    }
     c->need_resched = false;
-    c->slice_ticks = 0;
 
     next->state = THREAD_RUNNING;
     if (next == prev)
