@@ -81,7 +81,9 @@ void exit_to_user_mode(struct pt_regs *regs)
         kstack_exit(current());         /* the stack strategy: give them back */
         if (current()->restart.armed) {
             restart_block(current(), regs); /* a restartable wait sleeps here, on the top page (sched/restart.c) */
-            continue;
+            if (process_dying() || this_cpu()->need_resched)
+                continue;
+            break;                      /* it mapped nothing: no second shrink */
         }
         if (this_cpu()->need_resched) {
             struct thread *t = current();

@@ -335,7 +335,8 @@ static void test_handoff_does_not_starve(void)
     __atomic_store_n(&pinging, 0, __ATOMIC_RELAXED);
     UT_CHECK_EQ(thread_join(ping, NULL), 0);
     UT_CHECK(server_calls > 0);
-    UT_CHECK(worst >= 20 && worst < 20 + LATE_MS);
+    /* Starved, it never runs again (the pair never blocks both at once); a loaded host delays it 400 ms at worst. */
+    UT_CHECK(worst >= 20 && worst < 1000);
     printf("    # handoff_does_not_starve: sleep_ms(20) next to %d round trips took at most %ld ms\n", server_calls,
            worst);
     stop_echo(ping_ep, tid);

@@ -147,15 +147,14 @@ long sys_futex_wait(uint64_t uaddr, uint64_t expected, uint64_t timeout_ms)
     if (ret == 0 && value != (int)expected)
         ret = -EAGAIN;
 
-    f = spin_lock(&sched_lock);
-    if (ret == 0 && !w->woken && !p->dying && restart_enabled) {
-        t->restart.cookie = w;          /* queued: the second run finds it here */
+    if (ret == 0 && restart_enabled) {
+        /* A waker may dequeue w from here on: restart_block() sees `woken` (the complete hook) before it queues us. */
+        t->restart.cookie = w;          /* the second run finds it here */
         t->restart.cancel = futex_restart_cancel;
         t->restart.complete = futex_restart_complete;
-        ret = restart_arm_locked(&b->wq, deadline);
-        spin_unlock(&sched_lock, f);
-        return ret;
+        return restart_arm(&b->wq, deadline);
     }
+    f = spin_lock(&sched_lock);
     while (ret == 0 && !w->woken) {
         if (p->dying)
             ret = -EINTR;

@@ -260,11 +260,6 @@ void process_kill(struct process *p, int status)
     spin_unlock(&sched_lock, f);
 }
 
-bool process_dying(void)
-{
-    struct process *p = current()->proc;
-    return p && __atomic_load_n(&p->dying, __ATOMIC_RELAXED);
-}
 
 /* The last thread is gone: free the address space, become a zombie (or go). IRQs on. */
 static void process_finish(struct process *p)
@@ -522,18 +517,15 @@ long sys_sleep_ms(uint64_t ms)
         ms = 365ull * 24 * 3600 * 1000;     /* no overflow in nanoseconds */
     /* Run again after a restart, it keeps the deadline of its first run. */
     uint64_t deadline = restart_reissued(t, SYS_sleep_ms) ? t->restart.deadline_ns : time_ns() + ms * 1000000ull;
-    long ret = 0;
-    uint64_t f = spin_lock(&sched_lock);
-    while (time_ns() < deadline && !p->dying) {
-        if (restart_enabled) {
-            t->restart.complete = sleep_restart_complete;
-            ret = restart_arm_locked(NULL, deadline);
-            break;
-        }
-        sched_block_locked(NULL, deadline);
+    if (restart_enabled && time_ns() < deadline && !p->dying) {
+        t->restart.complete = sleep_restart_complete;
+        return restart_arm(NULL, deadline);     /* restart_block() queues it on the sleepers, if it is not over */
     }
+    uint64_t f = spin_lock(&sched_lock);
+    while (time_ns() < deadline && !p->dying)
+        sched_block_locked(NULL, deadline);
     spin_unlock(&sched_lock, f);
-    return p->dying ? -EINTR : ret;
+    return p->dying ? -EINTR : 0;
 }
 
 long sys_spawn(uint64_t uprogram, uint64_t uargv)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "arch/x86_64/ptregs.h"
+#include "percpu.h"
 #include "proc/ipc.h"
 #include "sched/wait.h"
 
@@ -78,7 +79,11 @@ int process_kill_pid(int pid, int status, const struct process *by);
 /* The live process pid that `by` may end (as above), in *out; sched_lock held. */
 int process_find_locked(int pid, const struct process *by, struct process **out);
 /* Has the current thread's process been told to end? */
-bool process_dying(void);
+static inline bool process_dying(void)
+{
+    struct process *p = this_cpu()->current->proc;
+    return p && __atomic_load_n(&p->dying, __ATOMIC_RELAXED);
+}
 /* End the current user thread (the process when it is the last); IRQs any. */
 __attribute__((noreturn)) void process_thread_exit(long value);
 

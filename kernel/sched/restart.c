@@ -60,6 +60,17 @@ long restart_arm_locked(struct wait_queue *wq, uint64_t deadline_ns)
     return -ERESTART_BLOCK;
 }
 
+long restart_arm(struct wait_queue *wq, uint64_t deadline_ns)
+{
+    struct thread *t = current();
+    KASSERT(thread_is_user(t) && !t->restart.armed && t->restart.complete);
+    t->restart.armed = true;
+    t->restart.queue_at_exit = true;
+    t->restart.wq = wq;
+    t->restart.deadline_ns = deadline_ns;
+    return -ERESTART_BLOCK;
+}
+
 /* No call runs again: the record is empty (what it pointed to is freed by whoever ends the call). */
 static void restart_forget(struct thread *t)
 {
@@ -106,11 +117,14 @@ void restart_block(struct thread *t, struct pt_regs *regs)
     long result = 0;
     bool done = false;
     uint64_t f = spin_lock(&sched_lock);
-    t->restart.armed = false;
+    bool queue = t->restart.queue_at_exit;
+    t->restart.armed = t->restart.queue_at_exit = false;
     if (process_dying()) {
         sched_wait_unlink_locked(t);    /* the exit path ends the thread next */
     } else {
-        if (t->waiting_on || t->wake_at_ns) {
+        if (queue && !(done = t->restart.complete(t, regs, &result)))
+            sched_wait_link_locked(t, t->restart.wq, t->restart.deadline_ns);  /* restart_arm(): now */
+        if (!done && (t->waiting_on || t->wake_at_ns)) {
             bool bound = t->kstack_user_bound;
             t->kstack_user_bound = true;    /* its way on fits the top page: switch-in maps nothing */
             t->state = THREAD_BLOCKED;
@@ -118,10 +132,11 @@ void restart_block(struct thread *t, struct pt_regs *regs)
             t->kstack_user_bound = bound;
         }
         /* Woken. A wake that completed the call (a counted futex wake, a passed deadline) ends it here. */
-        if (!process_dying() && t->restart.complete && !t->waiting_on && !t->wake_at_ns)
+        if (!done && !process_dying() && t->restart.complete && !t->waiting_on && !t->wake_at_ns)
             done = t->restart.complete(t, regs, &result);
     }
-    sched_handoff_drop_locked(t);       /* it did not sleep: a thread it named to run next goes to a run queue */
+    if (t->handoff_to)
+        sched_handoff_drop_locked(t);   /* it did not sleep: a thread it named to run next goes to a run queue */
     spin_unlock(&sched_lock, f);
     if (!done)
         return;                         /* it runs again, or the exit path ends a dying thread */
@@ -139,7 +154,7 @@ void restart_cancel(struct thread *t)
     if (t->restart.armed) {
         uint64_t f = spin_lock(&sched_lock);
         sched_wait_unlink_locked(t);
-        t->restart.armed = false;
+        t->restart.armed = t->restart.queue_at_exit = false;
         spin_unlock(&sched_lock, f);
     }
     if (t->restart.cancel)

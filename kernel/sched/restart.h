@@ -32,6 +32,14 @@ void restart_init(void);
  * -ERESTART_BLOCK, which the syscall returns.
  */
 long restart_arm_locked(struct wait_queue *wq, uint64_t deadline_ns);
+/*
+ * The same without sched_lock: restart_block() queues the caller, under the
+ * lock it blocks with, and only if the call's complete hook (which must be
+ * set) does not find the wait already over. For waits whose end is recorded
+ * where the hook reads it (a futex waiter's `woken`, a deadline): one lock
+ * pass fewer than restart_arm_locked().
+ */
+long restart_arm(struct wait_queue *wq, uint64_t deadline_ns);
 
 /* Is this call of syscall nr the second run of one that armed a restart? */
 static inline bool restart_reissued(struct thread *t, uint64_t nr)

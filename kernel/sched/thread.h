@@ -64,7 +64,9 @@ struct thread {
 
     void *fpu;                      /* user x87/SSE/AVX state: arch/x86_64/fpu.c (kmalloc'd, never on a stack) */
     struct thread_restart {         /* a blocking syscall made restartable (sched/restart.c) */
-        bool armed;                 /* queued to wait: block in exit_to_user_mode(), after the shrink */
+        bool armed;                 /* to wait: block in exit_to_user_mode(), after the shrink */
+        bool queue_at_exit;         /* not queued yet: restart_block() queues it on wq (restart_arm()) */
+        struct wait_queue *wq;
         uint32_t nr;                /* the syscall that will run again, + 1; 0: none */
         uint64_t deadline_ns;       /* its absolute deadline (0: none), kept across the restart */
         void *cookie;               /* what the syscall keeps across it (futex: its waiter record) */
