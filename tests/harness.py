@@ -630,10 +630,11 @@ def shell_session(con, check):
     check("ps", out and re.search(r"^\s*TID\s+PID\s+STATE\s+CPU\s+RES\s+HWM", out, re.M)
           and re.search(r"^\s*\d+\s+\d+\s+running\s+\d+\s+4\s+\d+.*\bsh$", out, re.M)
           and re.search(r"^\s*\d+\s+1\s+blocked\s.*\binit$", out, re.M)
+          and re.search(r"^\s*\d+\s+\d+\s+blocked\s.*\bnames$", out, re.M)
           and re.search(r"^\d+ threads \(\d+ user, \d+ kernel\), \d+ stack pages resident", out, re.M),
-          "ps shows no header, no running sh with 4 resident pages, no blocked init, or no summary")
+          "ps shows no header, no running sh with 4 resident pages, no blocked init or names, or no summary")
     out = con.command("kstat")
-    check("kstat", out and re.search(r"^strategy eager, 2 CPUs, 2 user threads", out, re.M)
+    check("kstat", out and re.search(r"^strategy eager, 2 CPUs, 3 user threads", out, re.M)
           and re.search(r"^stacks:\s+\d+ pages resident", out, re.M), "kstat shows no strategy or stack line")
     out = con.command("free")
     before = free_in_all(out)

@@ -1,9 +1,11 @@
 /*
  * init.c: the first user program. Shows that user mode works end to end:
  * threads on several CPUs, a few syscalls and their results; then it runs
- * the shell (sh.c) and exits with its status, which ends QEMU.
+ * the name server (names.c, the service that lives in user space) and the
+ * shell (sh.c), and exits with the shell's status, which ends QEMU.
  */
 #include "lib/string.h"
+#include "names.h"
 #include "stdio.h"
 #include "syscall.h"
 #include "thread.h"
@@ -76,6 +78,11 @@ static int run_shell(void)
 {
     char *argv[] = { "sh", NULL };
     int status = -1;
+    int ns = names_connect(true);       /* the name server runs beside the shell until QEMU ends */
+    if (ns < 0)
+        printf("init: no name server: %d\n", ns);
+    else
+        sys_ipc_close(ns);
     long pid = sys_spawn("sh", argv);
 
     if (pid < 0) {

@@ -1,5 +1,5 @@
 /*
- * ipctests.c: synchronous IPC (uapi/ipc.h, docs/DESIGN.md section 17) and
+ * ipctests.c: synchronous IPC (uapi/ipc.h, docs/DESIGN.md section 13.2) and
  * the name server (user/names.c), booted under each stack strategy with
  * kstack_restart=on and off (rows ipc[*] of tests/suites.conf): the same
  * results both ways. Handles and rights, calls and replies in order,

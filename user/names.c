@@ -1,6 +1,6 @@
 /*
  * names.c: the name server, a service that lives in user space and that
- * other processes reach by IPC (uapi/ipc.h, docs/DESIGN.md section 17).
+ * other processes reach by IPC (uapi/ipc.h, docs/DESIGN.md section 13.2).
  * It registers itself as the kernel's one well-known endpoint
  * (IPC_BOOTSTRAP_SET); a client gets a handle to it with
  * IPC_BOOTSTRAP_GET, and from it the endpoints of other servers by name:

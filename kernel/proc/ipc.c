@@ -1,6 +1,6 @@
 /*
  * ipc.c: synchronous IPC between user processes, L4-style (uapi/ipc.h is the
- * interface; docs/DESIGN.md section 17 the model).
+ * interface; docs/DESIGN.md section 13.2 the model).
  *
  * An endpoint holds two wait queues and nothing else: receivers waiting for
  * a message, senders waiting for a receiver. A message never waits in the

@@ -1,6 +1,6 @@
 /*
  * ipc.h: synchronous IPC between user processes (uapi/ipc.h is the user's
- * view; docs/DESIGN.md section 17). All of its state is under sched_lock.
+ * view; docs/DESIGN.md section 13.2). All of its state is under sched_lock.
  */
 #pragma once
 #include <stdbool.h>

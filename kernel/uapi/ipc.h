@@ -1,6 +1,6 @@
 /*
  * uapi/ipc.h (shared with user space): synchronous IPC, L4-style
- * (docs/DESIGN.md section 17; the kernel side is kernel/proc/ipc.c).
+ * (docs/DESIGN.md section 13.2; the kernel side is kernel/proc/ipc.c).
  *
  * An endpoint is a rendezvous: a sender and a receiver meet on it, and the
  * message goes straight from one to the other (nothing is queued in the
