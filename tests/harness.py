@@ -628,11 +628,12 @@ def shell_session(con, check):
           "help lists no built-ins or programs")
     out = con.command("ps")
     check("ps", out and re.search(r"^\s*TID\s+PID\s+STATE\s+CPU\s+RES\s+HWM", out, re.M)
-          and re.search(r"^\s*\d+\s+\d+\s+running\s+\d+\s+4\s+\d+.*\bsh$", out, re.M)
-          and re.search(r"^\s*\d+\s+1\s+blocked\s.*\binit$", out, re.M)
-          and re.search(r"^\s*\d+\s+\d+\s+blocked\s.*\bnames$", out, re.M)
+          and re.search(r"^\s*\d+\s+\d+\s+running\s+\d+\s+4\s+\d+.*\bsh\s*$", out, re.M)
+          and re.search(r"^\s*\d+\s+1\s+blocked\s.*\binit\s+wait \(at rest\)$", out, re.M)
+          and re.search(r"^\s*\d+\s+\d+\s+blocked\s+\d+\s+1\s.*\bnames\s+ipc-recv \(at rest\)$", out, re.M)
           and re.search(r"^\d+ threads \(\d+ user, \d+ kernel\), \d+ stack pages resident", out, re.M),
-          "ps shows no header, no running sh with 4 resident pages, no blocked init or names, or no summary")
+          "ps shows no header, no running sh with 4 resident pages, no init at rest in wait, no names at rest "
+          "in ipc-recv with 1 page, or no summary")
     out = con.command("kstat")
     check("kstat", out and re.search(r"^strategy eager, 2 CPUs, 3 user threads", out, re.M)
           and re.search(r"^stacks:\s+\d+ pages resident", out, re.M), "kstat shows no strategy or stack line")
@@ -673,7 +674,7 @@ def shell_session(con, check):
     out = con.command("stackdemo &")
     m = out and re.search(r"^\[(\d+)\] stackdemo$", out, re.M)
     out = con.command("ps") if m else None
-    shown = out and re.search(rf"^\s*\d+\s+{m[1]}\s+\w+.*stackdemo$", out, re.M)
+    shown = out and re.search(rf"^\s*\d+\s+{m[1]}\s+\w+.*stackdemo\b", out, re.M)
     out = con.command(f"kill {m[1]}") if m else None
     done, _ = con.expect(rf"^\[{m[1]}\] done: killed \(status 137\)$", 20) if m else (None, "")
     check("kill", shown and done, "ps did not show the job, or kill did not end it with status 137")

@@ -54,14 +54,14 @@ static int cmd_ps(void)
         printf("ps: %ld\n", n);
         return 1;
     }
-    printf("%5s %5s %-8s %3s %4s %4s %8s %8s %6s  %-16s %s\n", "TID", "PID", "STATE", "CPU", "RES", "HWM",
-           "EXPANDS", "SHRINKS", "FAULTS", "THREAD", "PROCESS");
+    printf("%5s %5s %-8s %3s %4s %4s %8s %8s %6s  %-16s %-16s %s\n", "TID", "PID", "STATE", "CPU", "RES", "HWM",
+           "EXPANDS", "SHRINKS", "FAULTS", "THREAD", "PROCESS", "WAIT");
     long resident = 0, user = 0;
     for (long i = 0; i < n; i++) {
         const struct ps_thread *t = &threads[i];
-        printf("%5d %5d %-8s %3d %4u %4u %8u %8u %6u  %-16s %s\n", t->tid, t->pid, state_name(t->state), t->cpu,
-               t->resident_pages, t->high_water_pages, t->expands, t->shrinks, t->faults, t->name,
-               t->pid ? t->proc : "[kernel]");
+        printf("%5d %5d %-8s %3d %4u %4u %8u %8u %6u  %-16s %-16s %s%s\n", t->tid, t->pid, state_name(t->state),
+               t->cpu, t->resident_pages, t->high_water_pages, t->expands, t->shrinks, t->faults, t->name,
+               t->pid ? t->proc : "[kernel]", t->wait, t->at_rest ? " (at rest)" : "");
         resident += t->resident_pages;
         user += t->pid != 0;
     }

@@ -90,6 +90,11 @@ void ipc_init(void)
                                                         : "wake through the run queues (ipc_handoff=off)");
 }
 
+bool ipc_awaits_reply(const struct thread *t)
+{
+    return t->ipc && t->ipc->state == IPC_AWAIT_REPLY;
+}
+
 int ipc_endpoints_live(void)
 {
     return endpoints_live;

@@ -24,6 +24,9 @@ void ipc_thread_free(struct thread *t);
 /* The process's last thread ends: close every handle. */
 void ipc_process_exit(struct process *p);
 
+/* Is t a caller waiting for its reply (ps; sched_lock held)? */
+bool ipc_awaits_reply(const struct thread *t);
+
 /* Boot: ipc_handoff=on|off (default on). */
 void ipc_init(void);
 extern bool ipc_handoff_enabled;

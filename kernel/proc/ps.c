@@ -9,6 +9,7 @@
 #include "proc/process.h"
 #include "sched/sched.h"
 #include "sched/thread.h"
+#include "sched/wait.h"
 #include "stack/strategy.h"
 #include "syscall.h"
 #include "uapi/errno.h"
@@ -32,6 +33,12 @@ static void fill(struct ps_thread *r, const struct thread *t)
     strlcpy(r->name, t->name, sizeof(r->name));
     if (t->proc)
         strlcpy(r->proc, t->proc->name, sizeof(r->proc));
+    if (t->state == THREAD_BLOCKED) {
+        const char *on = t->waiting_on ? t->waiting_on->name : ipc_awaits_reply(t) ? "ipc-reply"
+                       : t->wake_at_ns ? "sleep" : "";
+        strlcpy(r->wait, on, sizeof(r->wait));
+        r->at_rest = t->restart.nr != 0;
+    }
 }
 
 long sys_ps(uint64_t ubuf, uint64_t n)

@@ -17,4 +17,8 @@ struct ps_thread {
     uint32_t expands, shrinks, faults;  /* its share of the strategy's counters */
     char name[24];                  /* the thread's name */
     char proc[24];                  /* its process's program name; "" for a kernel thread */
+    char wait[16];                  /* blocked: what on (a wait queue's name: "futex", "ipc-recv", ...;
+                                       "sleep" for a deadline alone, "ipc-reply" for a call's reply) */
+    uint8_t at_rest;                /* blocked from the exit path (a restartable wait: it holds its top page only) */
+    uint8_t reserved[7];
 };
