@@ -2,12 +2,13 @@
  * bench.c: the guest side of `make bench` (tools/bench.py boots it once per
  * strategy and accelerator). argv[1], from the kernel's initarg=, picks the
  * plan: `micro` (costs per operation, 1 CPU, under -icount shift=0 for the
- * primary table), `load` (memory under a mixed load, several CPUs), and
- * their `-quick` forms with small counts (make test runs those).
+ * primary table), `load` (memory under a mixed load, several CPUs), `ipc2`
+ * (IPC round trips on 2 CPUs), and their `-quick` forms with small counts
+ * (make test runs those). `bench ipc-server` is the IPC benches' server.
  *
  * Each result is one console line, a JSON object the host turns into a row
  * of build/bench/results.csv (docs/DESIGN.md section 10):
- *   BENCH {"bench":...,"strategy":...,"cpus":...,"threads":...,"metric":...,"value":...,"unit":...}
+ *   BENCH {"bench":...,"strategy":...,"cpus":...,"threads":...,"metric":...,"value":...,"unit":...,"restart":...}
  * Times are TSC ticks per operation (unit "tsc": the host names the clock),
  * from batches of operations: the median and the minimum over the batches.
  * `BENCH-DONE` ends the run; `BENCH-ERROR <what>` reports a failure.
@@ -51,18 +52,19 @@ static struct kstat kstat_now(void)
     return k;
 }
 
-/* One result line; hundredths lets KiB per thread keep two decimals. */
+/* One result line; hundredths lets KiB per thread keep two decimals. "restart" is the boot's kstack_restart. */
 static void emit_x100(const char *bench, long threads, const char *metric, unsigned long x100, const char *unit)
 {
     printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu.%02lu,"
-           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, x100 / 100,
-           x100 % 100, unit);
+           "\"unit\":\"%s\",\"restart\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads,
+           metric, x100 / 100, x100 % 100, unit, boot_k.restart_on ? "on" : "off");
 }
 
 static void emit(const char *bench, long threads, const char *metric, unsigned long value, const char *unit)
 {
     printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu,"
-           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, value, unit);
+           "\"unit\":\"%s\",\"restart\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads,
+           metric, value, unit, boot_k.restart_on ? "on" : "off");
 }
 
 static void sort(uint64_t *v, int n)
@@ -194,7 +196,11 @@ static void op_futex_roundtrip(unsigned long n)
     }
 }
 
-/* Yield ping-pong on one CPU's worth of threads, and futex ping-pong when there are several CPUs. */
+/*
+ * Yield ping-pong, and futex ping-pong: on one CPU that is wake-to-run (the
+ * woken thread runs once its waker waits), the blocking path kstack_restart
+ * changes; on several CPUs the wake crosses to another CPU.
+ */
 static void pingpongs(int yield_batches)
 {
     pong_stop = 0;
@@ -202,13 +208,172 @@ static void pingpongs(int yield_batches)
     measure("yield_pingpong", 1, op_yield, 1000, yield_batches);
     pong_stop = 1;
     thread_join(partner, NULL);
+    token = 0;
+    partner = thread_spawn(futex_partner, NULL);
+    measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
+    __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&token, 1);
+    thread_join(partner, NULL);
+}
+
+/* ---------------------------------------------------------------- IPC round trips */
+
+/*
+ * ipc_roundtrip: one ipc_call and the server's ipc_reply_wait, messages in
+ * registers only. The server is another process (`bench ipc-server`, which
+ * publishes its endpoint with ipc_bootstrap: no name server runs in a bench
+ * boot) or, for ipc_roundtrip_thread, a thread of ours; ipc_roundtrip_buf64
+ * carries 64 bytes each way to a server process. Booted with ipc_handoff=off
+ * the benches are named ..._nohandoff: the woken side goes through the run
+ * queues (to the other CPU, when there are two).
+ */
+#define IPC_BENCH_BUF 64
+
+static int ipc_target;                          /* the handle op_ipc_call calls */
+static const struct ipc_ext *ipc_call_ext;      /* NULL: registers only */
+static unsigned long ipc_calls;                 /* round trips made, for the handoffs per round trip */
+static bool ipc_failed;
+
+static void op_ipc_call(unsigned long n)
+{
+    for (unsigned long i = 0; i < n && !ipc_failed; i++) {
+        struct ipc_msg m = { .label = i };
+        long err = sys_ipc_call(ipc_target, &m, ipc_call_ext);
+        if (err != 0 || m.label != i + 1) {
+            printf("BENCH-ERROR ipc_call: %ld (label %lu for %lu)\n", err, (unsigned long)m.label, i);
+            errors++;
+            ipc_failed = true;
+        }
+        ipc_calls++;
+    }
+}
+
+/* Answers each call with label + 1 and, with buffers, the bytes it got; 0 once the endpoint is gone. */
+static long ipc_serve(int ep, bool buffers)
+{
+    char buf[IPC_BUF_MAX];
+    struct ipc_ext ext = { .rbuf = buf, .rcap = sizeof(buf), .shandle = -1 };
+    struct ipc_msg m = { 0 };
+    long err;
+    while ((err = sys_ipc_reply_wait(ep, &m, buffers ? &ext : NULL)) == 0) {
+        ext.sbuf = buf;
+        ext.slen = m.len < sizeof(buf) ? m.len : sizeof(buf);
+        m.label++;
+    }
+    return err == -EPIPE || err == -EBADF ? 0 : err;
+}
+
+static void ipc_server_thread(void *arg)
+{
+    long err = ipc_serve((int)(long)arg, false);
+    if (err) {
+        printf("BENCH-ERROR ipc server thread: %ld\n", err);
+        __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* `bench ipc-server [buf64]`: the server process, until its parent kills it. */
+static int ipc_server_main(bool buffers)
+{
+    long ep = sys_ipc_endpoint();
+    long err = ep < 0 ? ep : sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep);
+    if (!err)
+        err = ipc_serve((int)ep, buffers);
+    if (err) {
+        printf("BENCH-ERROR ipc-server: %ld\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static long ipc_server_pid;
+
+/* Spawns the server process; a send handle to its endpoint once it has published it, or -1. */
+static int ipc_server_start(bool buffers)
+{
+    char *argv[] = { PROGRAM, "ipc-server", buffers ? "buf64" : NULL, NULL };
+    ipc_server_pid = sys_spawn(PROGRAM, argv);
+    if (ipc_server_pid < 0) {
+        printf("BENCH-ERROR ipc-server: spawn %ld\n", ipc_server_pid);
+        errors++;
+        return -1;
+    }
+    for (int tries = 0; tries < 2000; tries++) {
+        long h = sys_ipc_bootstrap(IPC_BOOTSTRAP_GET, 0);
+        if (h >= 0)
+            return (int)h;
+        sys_sleep_ms(1);
+    }
+    printf("BENCH-ERROR ipc-server (pid %ld) never published its endpoint\n", ipc_server_pid);
+    errors++;
+    return -1;
+}
+
+/* Kills and waits for the server process: the bootstrap slot is free again. */
+static void ipc_server_stop(int h)
+{
+    int status = -1;
+    sys_ipc_close(h);
+    if (sys_kill((int)ipc_server_pid, 0) != 0 || sys_wait((int)ipc_server_pid, &status) != ipc_server_pid) {
+        printf("BENCH-ERROR ipc-server (pid %ld) did not end\n", ipc_server_pid);
+        errors++;
+    }
+}
+
+/* The CPU thread tid (or, with tid 0, the one thread of process pid) runs or last ran on; -1 if not found. */
+static int thread_cpu(long pid, long tid)
+{
+    static struct ps_thread ps[64];
+    long n = sys_ps(ps, 64);
+    for (long i = 0; i < n; i++)
+        if (tid ? ps[i].tid == tid : ps[i].pid == pid)
+            return ps[i].cpu;
+    return -1;
+}
+
+/* Round trips to handle h, and per round trip the handoffs kstat counted; on several CPUs, where the server ran. */
+static void ipc_measure(const char *bench, int h, const struct ipc_ext *ext, long server_pid, long server_tid)
+{
+    char name[48];
+    snprintf(name, sizeof(name), "%s%s", bench, boot_k.ipc_handoff_on ? "" : "_nohandoff");
+    ipc_target = h;
+    ipc_call_ext = ext;
+    ipc_calls = 0;
+    struct kstat a = kstat_now();
+    measure(name, 1, op_ipc_call, 200, 100);
+    struct kstat z = kstat_now();
+    emit_x100(name, 1, "handoffs", ipc_calls ? (z.ipc_handoffs - a.ipc_handoffs) * 100 / ipc_calls : 0, "count");
     if (boot_k.cpus > 1) {
-        token = 0;
-        partner = thread_spawn(futex_partner, NULL);
-        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
-        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
-        sys_futex_wake((int *)&token, 1);
-        thread_join(partner, NULL);
+        int mine = thread_cpu(0, sys_gettid()), theirs = thread_cpu(server_pid, server_tid);
+        emit(name, 1, "server_other_cpu", mine >= 0 && theirs >= 0 && mine != theirs, "count");
+        emit_x100(name, 1, "migrations", ipc_calls ? (z.migrations - a.migrations) * 100 / ipc_calls : 0, "count");
+    }
+}
+
+static void ipc_roundtrips(void)
+{
+    int h = ipc_server_start(false);
+    if (h >= 0) {
+        ipc_measure("ipc_roundtrip", h, NULL, ipc_server_pid, 0);
+        ipc_server_stop(h);
+    }
+    long ep = sys_ipc_endpoint();
+    int tid = ep < 0 ? (int)ep : thread_spawn(ipc_server_thread, (void *)ep);
+    if (tid < 0) {
+        printf("BENCH-ERROR ipc_roundtrip_thread: endpoint or thread: %d\n", tid);
+        errors++;
+    } else {
+        ipc_measure("ipc_roundtrip_thread", (int)ep, NULL, 0, tid);
+        sys_ipc_close((int)ep);         /* the server's reply_wait fails with -EPIPE: it returns */
+        thread_join(tid, NULL);
+    }
+    static char out[IPC_BENCH_BUF], in[IPC_BENCH_BUF];
+    static const struct ipc_ext buffers = { .sbuf = out, .slen = sizeof(out), .rbuf = in, .rcap = sizeof(in),
+                                            .shandle = -1 };
+    h = ipc_server_start(true);
+    if (h >= 0) {
+        ipc_measure("ipc_roundtrip_buf64", h, &buffers, ipc_server_pid, 0);
+        ipc_server_stop(h);
     }
 }
 
@@ -323,6 +488,7 @@ static void plan_micro(void)
     }
     measure("yield_alone", 1, op_yield, 1000, 200);
     pingpongs(200);
+    ipc_roundtrips();
     measure("thread_create_join", 1, op_thread_create_join, 20, 50);
     measure("spawn_wait", 1, op_spawn_wait, 5, 20);
     measure("demand_fault", 1, op_demand_fault, 256, 50);
@@ -456,10 +622,23 @@ static void plan_load(void)
     pingpongs(100);
 }
 
+/* Two CPUs: the IPC round trips with the boot's ipc_handoff (on: both ends share a CPU; off: a cross-CPU round trip). */
+static void plan_ipc2(void)
+{
+    if (boot_k.cpus < 2) {
+        printf("BENCH-ERROR plan ipc2 needs 2 CPUs, booted with %u\n", boot_k.cpus);
+        errors++;
+        return;
+    }
+    ipc_roundtrips();
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
         return 0;                       /* spawn_wait's child */
+    if (argc > 1 && strcmp(argv[1], "ipc-server") == 0)
+        return ipc_server_main(argc > 2 && strcmp(argv[2], "buf64") == 0);
     const char *plan = argc > 1 ? argv[1] : "micro";
     boot_k = kstat_now();
     quick = strlen(plan) > 6 && strcmp(plan + strlen(plan) - 6, "-quick") == 0;
@@ -472,8 +651,10 @@ int main(int argc, char **argv)
         plan_micro();
     else if (strncmp(plan, "load", 4) == 0)
         plan_load();
+    else if (strncmp(plan, "ipc2", 4) == 0)
+        plan_ipc2();
     else {
-        printf("BENCH-ERROR unknown plan '%s' (micro, load, micro-quick, load-quick)\n", plan);
+        printf("BENCH-ERROR unknown plan '%s' (micro, load, ipc2, and each with -quick)\n", plan);
         return 2;
     }
     printf("BENCH-DONE %d errors\n", errors);
