@@ -516,8 +516,19 @@ static void plan_micro(void)
 
 /* ---------------------------------------------------------------- memory under a mixed load */
 
+/*
+ * Three kinds of thread, a third each: spinners in user mode; callers, in
+ * syscalls at mixed depths, with an ipc_call every LOAD_CALL_EVERY rounds;
+ * IPC servers blocked in ipc_recv on the bench's endpoints (one endpoint per
+ * LOAD_SERVERS_PER_EP servers), which answer with ipc_reply_wait and wait again.
+ */
+#define LOAD_SERVERS_PER_EP 100
+#define LOAD_CALL_EVERY 8
+
 static volatile int load_stop, load_go;
-static volatile long load_calls;
+static volatile long load_served;
+static int load_eps[IPC_HANDLES];
+static int load_neps;
 
 /* Every thread of the load waits here until all exist: spinners started early would starve the creator. */
 static void load_gate(void)
@@ -534,34 +545,67 @@ static void load_spinner(void *arg)
         __asm__ volatile("pause");
 }
 
+/* The first round calls too, so that every caller that runs before the stop has called once. */
 static void load_caller(void *arg)
 {
     static const size_t depths[] = { 1024, 4096, 8192, 12288 };
-    size_t bytes = depths[(long)arg % 4];
+    long i = (long)arg;
+    size_t bytes = depths[i % 4];
+    int ep = load_eps[(i / 3) % load_neps];
     load_gate();
-    while (!load_stop) {
+    for (unsigned long round = 0; !load_stop; round++) {
+        if (round % LOAD_CALL_EVERY == 0) {
+            struct ipc_msg m = { .label = round };
+            long err = sys_ipc_call(ep, &m, NULL);
+            if (err || m.label != round + 1) {
+                printf("BENCH-ERROR mixed_load: ipc_call %ld\n", err);
+                __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+                return;
+            }
+        }
         sys_test_stack(bytes);
-        __atomic_fetch_add(&load_calls, 1, __ATOMIC_RELAXED);
         sys_yield();
     }
 }
 
-static void load_sleeper(void *arg)
+/* Served until its endpoint is closed (-EPIPE, or -EBADF if it is closed before the first receive). */
+static void load_server(void *arg)
 {
-    (void)arg;
-    load_gate();
-    while (!load_stop)
-        sys_futex_wait((int *)&load_stop, 0, 0);
+    int ep = load_eps[((long)arg / 3 / LOAD_SERVERS_PER_EP) % load_neps];
+    struct ipc_msg m = { 0 };
+    long err = sys_ipc_recv(ep, &m, NULL);
+    while (err == 0) {
+        __atomic_fetch_add(&load_served, 1, __ATOMIC_RELAXED);
+        m.label++;
+        err = sys_ipc_reply_wait(ep, &m, NULL);
+    }
+    if (err != -EPIPE && err != -EBADF) {
+        printf("BENCH-ERROR mixed_load: server %ld\n", err);
+        __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+    }
 }
+
+enum { LOAD_SPINNER, LOAD_CALLER, LOAD_SERVER };
 
 static void mixed_load(int total)
 {
     static int tids[THREAD_MAX];
     int n = 0;
     load_stop = load_go = 0;
+    load_served = 0;
+    int servers = total / 3;
+    load_neps = (servers + LOAD_SERVERS_PER_EP - 1) / LOAD_SERVERS_PER_EP;
+    load_neps = load_neps < 1 ? 1 : load_neps > IPC_HANDLES ? IPC_HANDLES : load_neps;
+    for (int e = 0; e < load_neps; e++)
+        if ((load_eps[e] = (int)sys_ipc_endpoint()) < 0) {
+            printf("BENCH-ERROR mixed_load %d: ipc_endpoint %d\n", total, load_eps[e]);
+            errors++;
+            load_neps = e;
+            return;
+        }
     struct kstat a = kstat_now();
     for (int i = 0; i < total; i++) {
-        void (*fn)(void *) = i % 3 == 0 ? load_spinner : i % 3 == 1 ? load_caller : load_sleeper;
+        void (*fn)(void *) = i % 3 == LOAD_SPINNER ? load_spinner : i % 3 == LOAD_CALLER ? load_caller : load_server;
         int tid = thread_spawn(fn, (void *)(long)i);
         if (tid < 0) {
             printf("BENCH-ERROR mixed_load %d: thread_spawn %d at %d\n", total, tid, i);
@@ -586,9 +630,19 @@ static void mixed_load(int total)
     }
     struct kstat z = kstat_now();
     load_stop = 1;
-    sys_futex_wake((int *)&load_stop, total);
+    for (int i = 0; i < n; i++)                 /* spinners and callers; then the servers, once nobody calls */
+        if (i % 3 != LOAD_SERVER)
+            thread_join(tids[i], NULL);
+    for (int e = 0; e < load_neps; e++)
+        sys_ipc_close(load_eps[e]);
     for (int i = 0; i < n; i++)
-        thread_join(tids[i], NULL);
+        if (i % 3 == LOAD_SERVER)
+            thread_join(tids[i], NULL);
+    if (n >= 3 && !load_served) {
+        printf("BENCH-ERROR mixed_load %d: the IPC servers served no call\n", n);
+        errors++;
+    }
+    emit("mixed_load", n, "ipc_served", (unsigned long)load_served, "count");
     emit("mixed_load", n, "resident_kib", res / SAMPLES, "KiB");
     emit_x100("mixed_load", n, "kib_per_thread", threads ? res * 100 / threads : 0, "KiB");
     emit("mixed_load", n, "saving_pm", fixed ? (fixed - res) * 1000 / fixed : 0, "pm");
