@@ -225,7 +225,8 @@ static void pingpongs(int yield_batches)
  * boot) or, for ipc_roundtrip_thread, a thread of ours; ipc_roundtrip_buf64
  * carries 64 bytes each way to a server process. Booted with ipc_handoff=off
  * the benches are named ..._nohandoff: the woken side goes through the run
- * queues (to the other CPU, when there are two).
+ * queues. On two CPUs, where the server last ran and the migrations per
+ * round trip say whether the round trip crossed CPUs.
  */
 #define IPC_BENCH_BUF 64
 
@@ -600,7 +601,8 @@ static void mixed_load(int total)
         if ((load_eps[e] = (int)sys_ipc_endpoint()) < 0) {
             printf("BENCH-ERROR mixed_load %d: ipc_endpoint %d\n", total, load_eps[e]);
             errors++;
-            load_neps = e;
+            while (e-- > 0)
+                sys_ipc_close(load_eps[e]);
             return;
         }
     struct kstat a = kstat_now();
@@ -676,7 +678,7 @@ static void plan_load(void)
     pingpongs(100);
 }
 
-/* Two CPUs: the IPC round trips with the boot's ipc_handoff (on: both ends share a CPU; off: a cross-CPU round trip). */
+/* Two CPUs: the IPC round trips with the boot's ipc_handoff (on: both ends share a CPU; off: through the run queues). */
 static void plan_ipc2(void)
 {
     if (boot_k.cpus < 2) {
