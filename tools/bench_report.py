@@ -490,8 +490,9 @@ def sleepers_lines(res):
         if kib["linux"] is not None:
             ours = [f"{s} {num(kib[s])} ({ratio(div(kib[s], kib['linux']))})"
                     for s in OURS if kib[s] is not None]
-            lines += [f"Linux holds {num(kib['linux'])} KiB for these sleepers; ours: "
-                      f"{listing(ours)} of Linux's figure.", ""]
+            lines += [f"Linux holds {num(kib['linux'])} KiB for these sleepers; "
+                      + (f"ours: {listing(ours)} of Linux's figure." if ours else
+                         f"ours were not measured on {cpus_label(cpus)} under {accel}."), ""]
         else:
             lines += ["No Linux figure in this run to set ours against.", ""]
     return lines
