@@ -352,8 +352,9 @@ def section_header(res, csv_path):
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(csv_path)))
     except OSError:
         when = "unknown"
-    accels = res.accels()
-    counts = {a: len(res.select(accel=a)) for a in accels}
+    accels = res.accels(restart_off=None)
+    counts = {a: len(res.select(accel=a, restart_off=None)) for a in accels}
+    off = {a: len(res.select(accel=a, restart_off=True)) for a in accels}
     strategies = res.strategies()
     lines = [
         "# Kernel stack strategies: benchmark report",
@@ -363,7 +364,9 @@ def section_header(res, csv_path):
         "",
         f"- Date: {when} (when the CSV was written)",
         f"- Machine: {model}, {cores} logical CPUs (the host QEMU ran on)",
-        "- Accelerators: " + (", ".join(f"{a} ({counts[a]} rows)" for a in accels)
+        "- Accelerators: " + (", ".join(f"{a} ({counts[a]} rows"
+                                        + (f", {off[a]} of them from `kstack_restart=off` boots"
+                                           if off[a] else "") + ")" for a in accels)
                               or "none (the CSV has no rows)"),
         "- Strategies: " + (", ".join(strategies) or "none")
         + ("" if "linux" in strategies else
