@@ -2,17 +2,23 @@
 """make bench: boot the kernel once per strategy and plan, and Linux, collect the BENCH lines into
 build/bench/results.csv, then write build/bench/report.md and the plots (tools/bench_report.py).
 
-  python3 tools/bench.py [--quick] [--jobs N] [--no-linux] [--out DIR]
+  python3 tools/bench.py [--quick] [--jobs N] [--no-linux] [--strategies LIST] [--out DIR]
 
 The boots (docs/DESIGN.md section 10), for each of fixed, eager, fault and lazy:
-  micro, 1 CPU, -icount shift=0   the primary table: the guest TSC counts instructions (icount-tsc)
+  micro, 1 CPU, -icount shift=0   the primary table: the guest TSC counts instructions (icount-tsc),
+                                  the IPC round trips among them
   micro, 1 CPU, plain TCG         the secondary table, and the 1-CPU side of the SMP comparison
   load,  4 CPUs, plain TCG        memory under a mixed load, and the 4-CPU costs
+  micro, icount, kstack_restart=off   what restartable blocking costs    (full runs only)
+  load,  4 CPUs, kstack_restart=off   what it saves under the mixed load (full runs only)
+  ipc2, 2 CPUs, icount, ipc_handoff=on and =off   IPC round trips on 2 CPUs (full runs only)
   kstacksmp safe and unsafe       the TLB hazard test's figures          (full runs only)
   oomtests, 64 MiB                the exhaustion test's figures          (full runs only)
 and with ACCEL=kvm (where /dev/kvm works) micro once more under KVM, in real cycles. Linux (Debian's
 linux-image-amd64, tools/linux_peer.py) runs its own microbenchmarks on the same QEMU settings.
 --quick: small counts, the micro and load plans only (make test checks the pipeline with it).
+Each of our rows carries the boot's kstack_restart (the guest reads it from kstat) in the column
+`restart`; Linux's rows have `-` there.
 Python 3 standard library only.
 """
 import argparse
@@ -27,7 +33,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATEGIES = ["fixed", "eager", "fault", "lazy"]
-HEADER = ["bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel"]
+HEADER = ["bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel", "restart"]
 TIME_UNIT = {"icount": "icount-tsc", "tcg": "tcg-tsc", "kvm": "cycles"}
 BENCH_RE = re.compile(r"^BENCH (\{.*\})\s*$", re.M)
 EXIT_OK = 33                # isa-debug-exit: the kernel's "all passed" (0x10 << 1 | 1)
@@ -40,10 +46,10 @@ class Boot:
         self.timeout, self.parse, self.strategy = timeout, parse, strategy
 
 
-def plan(quick, accel_env):
+def plan(quick, accel_env, strategies=STRATEGIES):
     boots = []
     suffix = "-quick" if quick else ""
-    for s in STRATEGIES:
+    for s in strategies:
         base = f"testsys=1 kstack={s}"
         boots.append(Boot(f"{s} micro icount smp1", f"init=bench initarg=micro{suffix} {base}", "icount", 1))
         if not quick:
@@ -53,6 +59,13 @@ def plan(quick, accel_env):
         if accel_env == "kvm":
             boots.append(Boot(f"{s} micro kvm smp1", f"init=bench initarg=micro{suffix} {base}", "kvm", 1))
         if not quick:
+            boots.append(Boot(f"{s} micro icount smp1 restart=off",
+                              f"init=bench initarg=micro {base} kstack_restart=off", "icount", 1))
+            boots.append(Boot(f"{s} load tcg smp4 restart=off", f"init=bench initarg=load {base} kstack_restart=off",
+                              "tcg", 4))
+            for handoff in ("on", "off"):
+                boots.append(Boot(f"{s} ipc2 icount smp2 handoff={handoff}",
+                                  f"init=bench initarg=ipc2 {base} ipc_handoff={handoff}", "icount", 2))
             for tlb in ("safe", "unsafe"):
                 boots.append(Boot(f"{s} hazard {tlb}", f"init=kstacksmp kstack_tlb_check=1 kstack_tlb={tlb} {base}",
                                   "tcg", 4, mem="512M", timeout=300, parse=f"hazard_{tlb}", strategy=s))
@@ -96,6 +109,11 @@ def run_boot(boot, out):
     return rows, took, err
 
 
+def restart_of(text):
+    """kstack_restart of a boot that prints no BENCH lines: the kernel says so at boot only when it is given."""
+    return "off" if "(kstack_restart=off)" in text else "on"
+
+
 def parse(boot, text):
     """CSV rows from a boot's serial log, and an error or None."""
     rows = []
@@ -103,7 +121,8 @@ def parse(boot, text):
         for m in BENCH_RE.finditer(text):
             r = json.loads(m[1])
             unit = TIME_UNIT[boot.accel] if r["unit"] == "tsc" else r["unit"]
-            rows.append([r["bench"], r["strategy"], r["cpus"], r["threads"], r["metric"], r["value"], unit, boot.accel])
+            rows.append([r["bench"], r["strategy"], r["cpus"], r["threads"], r["metric"], r["value"], unit, boot.accel,
+                         r.get("restart", "-")])
         errors = re.findall(r"^BENCH-ERROR (.*)$", text, re.M)
         if errors:
             return rows, "; ".join(errors[:3])
@@ -116,7 +135,8 @@ def parse(boot, text):
         if not m:
             return rows, "no '# hazard:' line"
         for metric, value in zip(("deep_sleeps", "bad_frames", "stale_reads", "migrations"), m.groups()):
-            rows.append([f"tlb_{boot.parse}", boot.strategy, boot.smp, 1, metric, int(value), "count", boot.accel])
+            rows.append([f"tlb_{boot.parse}", boot.strategy, boot.smp, 1, metric, int(value), "count", boot.accel,
+                         restart_of(text)])
         return rows, None
     if boot.parse == "oom":
         hog = re.search(r"# hog: held (\d+) pages, .*?; (\d+) sleeps of its threads in the kernel, (\d+) refused", text)
@@ -126,7 +146,8 @@ def parse(boot, text):
             return rows, "no '# hog:' or '# memory held at zero:' line"
         for metric, value in (("hog_pages", hog[1]), ("refused", hog[3]), ("expand_failed", held[1]),
                               ("switch_in_waits", held[2])):
-            rows.append(["oom_hold", boot.strategy, boot.smp, 1, metric, int(value), "count", boot.accel])
+            rows.append(["oom_hold", boot.strategy, boot.smp, 1, metric, int(value), "count", boot.accel,
+                         restart_of(text)])
         return rows, None
     raise ValueError(boot.parse)
 
@@ -155,7 +176,7 @@ def linux_rows(quick, log):
             continue
         for r in lines:
             unit = TIME_UNIT[accel] if r["unit"] == "tsc" else r["unit"]
-            rows.append([r["bench"], "linux", r["cpus"], r["threads"], r["metric"], r["value"], unit, accel])
+            rows.append([r["bench"], "linux", r["cpus"], r["threads"], r["metric"], r["value"], unit, accel, "-"])
         log(f"bench: linux {accel} smp{smp}: {len(lines)} results in {time.monotonic() - start:.1f}s")
     return rows
 
@@ -166,7 +187,13 @@ def main():
     ap.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 2), help="boots at once (default 2)")
     ap.add_argument("--no-linux", action="store_true", help="leave the Linux peer out")
     ap.add_argument("--out", default="build/bench", help="output directory (default build/bench)")
+    ap.add_argument("--strategies", default=",".join(STRATEGIES),
+                    help="comma-separated strategies to boot (default all: " + ",".join(STRATEGIES) + ")")
     args = ap.parse_args()
+    strategies = args.strategies.split(",")
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or not strategies:
+        ap.error(f"unknown strategy {', '.join(unknown)} (expected some of {', '.join(STRATEGIES)})")
     os.chdir(ROOT)
     accel_env = os.environ.get("ACCEL", "tcg")
     if accel_env == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -176,7 +203,7 @@ def main():
         print("bench: build/kernel.elf missing: run `make` first (make bench does)", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    boots = plan(args.quick, accel_env)
+    boots = plan(args.quick, accel_env, strategies)
     rows, failures, t0 = [], [], time.monotonic()
 
     def log(msg):
@@ -201,7 +228,7 @@ def main():
         w = csv.writer(f)
         w.writerow(HEADER)
         w.writerows(sorted(rows, key=lambda r: (r[7], r[0], STRATEGIES.index(r[1]) if r[1] in STRATEGIES else 9,
-                                                r[2], r[3], r[4])))
+                                                r[2], r[3], r[4], r[8])))
     log(f"bench: {len(rows)} results in {csv_path} ({time.monotonic() - t0:.0f}s)")
     rep = subprocess.run([sys.executable, "tools/bench_report.py", "--csv", csv_path, "--out", args.out])
     if rep.returncode != 0:

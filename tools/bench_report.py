@@ -2,8 +2,8 @@
 """bench_report.py: turns `make bench`'s results.csv into report.md and PNG plots.
 
 It reads figures and writes the report (docs/DESIGN.md 10: every figure as a ratio
-to `fixed` from the same run, the LKML objections answered, the targets of issue 10
-checked); it runs no benchmark. The plots are drawn by gnuplot from data files and
+to `fixed` from the same run, the LKML objections answered, the targets of issues 10
+and 12 checked); it runs no benchmark. The plots are drawn by gnuplot from data files and
 scripts left in <out>/plots/, so they can be re-drawn by hand. A bench or metric
 this file does not know still appears, in "Other figures" at the end.
 
@@ -13,6 +13,9 @@ Usage: bench_report.py [--csv build/bench/results.csv] [--out build/bench]
 and that every plot is a PNG; it draws nothing.
 Python 3 standard library only, plus the gnuplot program.
 Exit 0 done, 1 malformed CSV or a --check problem, 2 setup error (no CSV, no gnuplot).
+The CSV's last column, `restart`, is the boot's kstack_restart (on, off, or `-`: Linux, or a
+CSV from before the column, which has 8 columns and is read as well). Every section but
+"IPC and restart" shows the default boots only (restart on or `-`).
 """
 import argparse
 import csv
@@ -23,7 +26,9 @@ import subprocess
 import sys
 import time
 
-HEADER = ["bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel"]
+HEADER = ["bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel", "restart"]
+OLD_HEADER = HEADER[:8]     # before issue 12: no restart column
+RESTART = ("on", "off", "-")
 STRATEGIES = ("fixed", "eager", "fault", "lazy", "linux")
 OURS = ("fixed", "eager", "fault", "lazy")
 # Primary first: icount is deterministic; tcg and kvm depend on the host's load.
@@ -44,7 +49,11 @@ TIME_BENCHES = (
     ("syscall_stack_12k", "... 12 KiB"),
     ("yield_alone", "yield with no other thread runnable"),
     ("yield_pingpong", "switch between two threads on one CPU"),
-    ("futex_pingpong", "futex ping-pong across two CPUs"),
+    ("futex_pingpong", "futex ping-pong, a wake and a wait each way (one CPU: wake-to-run)"),
+    ("ipc_roundtrip", "IPC round trip between two processes: ipc_call and the server's "
+                      "ipc_reply_wait, registers only"),
+    ("ipc_roundtrip_thread", "... the server a thread of the same process"),
+    ("ipc_roundtrip_buf64", "... between two processes, 64 bytes each way"),
     ("thread_create_join", "thread create plus join"),
     ("spawn_wait", "process spawn plus wait"),
     ("demand_fault", "a user demand page fault"),
@@ -74,24 +83,39 @@ FLAT_LIMIT = 1.5      # cost at the most threads / cost at threads=1
 LINEAR_LIMIT = 2.0    # per_waiter at the largest N / at the smallest N
 SMP_LIMIT = 2.0       # cost on 4 CPUs (2 in bench-quick) / cost on 1 CPU
 
+# Targets of issue 12.
+IPC_GETPIDS = 2.0     # ipc_roundtrip below this many of Linux's null_syscall (icount, 1 CPU)
+RESTART_LIMIT = 1.05  # futex_pingpong with restart on at most this × with it off
+SAVING_TARGET = 0.65  # mixed load at 3,000 threads: saving against fixed, eager and lazy, restart on
+SAVING_THREADS = 3000
+IPC_BENCHES = ("ipc_roundtrip", "ipc_roundtrip_thread", "ipc_roundtrip_buf64")
+
 
 class Row:
-    __slots__ = ("bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel")
+    """One CSV row. restart_off: booted with kstack_restart=off; every other row (on, and `-`)
+    is the default boot, looked up with restart_off=False."""
+    __slots__ = ("bench", "strategy", "cpus", "threads", "metric", "value", "unit", "accel",
+                 "restart", "restart_off")
 
     def __init__(self, fields):
+        fields = list(fields) + ["-"] * (len(HEADER) - len(fields))
         (self.bench, self.strategy, cpus, threads, self.metric, value, self.unit,
-         self.accel) = fields
+         self.accel, self.restart) = fields
         self.cpus, self.threads, self.value = int(cpus), int(threads), float(value)
+        self.restart_off = self.restart == "off"
 
     def key(self):
-        return (self.bench, self.strategy, self.accel, self.cpus, self.threads, self.metric)
+        return (self.bench, self.strategy, self.accel, self.cpus, self.threads, self.metric,
+                self.restart_off)
 
 
-def row_problem(f):
+def row_problem(f, header=HEADER):
     """What is wrong with one CSV row's fields, or None."""
-    if len(f) != len(HEADER):
-        return f"{len(f)} fields, expected {len(HEADER)}"
-    bench, strategy, cpus, threads, metric, value, unit, accel = f
+    if len(f) != len(header):
+        return f"{len(f)} fields, expected {len(header)}"
+    bench, strategy, cpus, threads, metric, value, unit, accel = f[:8]
+    if len(f) > 8 and f[8] not in RESTART:
+        return f"restart {f[8]!r} is not one of {', '.join(RESTART)}"
     for name, v in (("bench", bench), ("metric", metric)):
         if not NAME_RE.match(v):
             return f"{name} {v!r} is not a name ([A-Za-z0-9_.-]+)"
@@ -123,22 +147,23 @@ def read_csv(path):
                 problems.append(f"{path}: empty file, expected the header "
                                 f"{','.join(HEADER)!r} and rows")
                 return rows, problems
-            if header != HEADER:
+            if header not in (HEADER, OLD_HEADER):
                 problems.append(f"{path}:1: header is {','.join(header or [])!r}, "
-                                f"expected exactly {','.join(HEADER)!r}")
+                                f"expected exactly {','.join(HEADER)!r} "
+                                f"(or, before the restart column, {','.join(OLD_HEADER)!r})")
                 return rows, problems
             for fields in reader:
                 line = reader.line_num
                 if not fields:
                     continue  # a blank line
-                why = row_problem(fields)
+                why = row_problem(fields, header)
                 if why:
                     problems.append(f"{path}:{line}: {why}: {','.join(fields)}")
                     continue
                 row = Row(fields)
                 if row.key() in seen:
                     problems.append(f"{path}:{line}: same bench, strategy, accel, cpus, "
-                                    f"threads and metric as line {seen[row.key()]}")
+                                    f"threads, metric and restart as line {seen[row.key()]}")
                     continue
                 seen[row.key()] = line
                 rows.append(row)
@@ -157,17 +182,23 @@ class Results:
         self.rows = rows
         self.by_key = {r.key(): r for r in rows}
         self.used = set()
+        # what the default boots' restart column says: on, or `-` in a CSV from before the column
+        self.default_restart = "on" if any(r.restart == "on" for r in rows) else "-"
+        self.default_label = ("restart on" if self.default_restart == "on" else
+                              "default boot (restart not recorded)")
 
-    def value(self, bench, strategy, accel, cpus, threads, metric):
-        row = self.by_key.get((bench, strategy, accel, cpus, threads, metric))
+    def value(self, bench, strategy, accel, cpus, threads, metric, restart_off=False):
+        row = self.by_key.get((bench, strategy, accel, cpus, threads, metric, restart_off))
         if row is None:
             return None
         self.used.add(row.key())
         return row.value
 
-    def select(self, **want):
+    def select(self, restart_off=False, **want):
+        """Rows of the default boots (restart_off=True: of the kstack_restart=off boots; None: both)."""
         return [r for r in self.rows
-                if all(getattr(r, k) == v for k, v in want.items())]
+                if (restart_off is None or r.restart_off == restart_off)
+                and all(getattr(r, k) == v for k, v in want.items())]
 
     def accels(self, **want):
         present = {r.accel for r in self.select(**want)}
@@ -321,8 +352,9 @@ def section_header(res, csv_path):
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(csv_path)))
     except OSError:
         when = "unknown"
-    accels = res.accels()
-    counts = {a: len(res.select(accel=a)) for a in accels}
+    accels = res.accels(restart_off=None)
+    counts = {a: len(res.select(accel=a, restart_off=None)) for a in accels}
+    off = {a: len(res.select(accel=a, restart_off=True)) for a in accels}
     strategies = res.strategies()
     lines = [
         "# Kernel stack strategies: benchmark report",
@@ -332,7 +364,9 @@ def section_header(res, csv_path):
         "",
         f"- Date: {when} (when the CSV was written)",
         f"- Machine: {model}, {cores} logical CPUs (the host QEMU ran on)",
-        "- Accelerators: " + (", ".join(f"{a} ({counts[a]} rows)" for a in accels)
+        "- Accelerators: " + (", ".join(f"{a} ({counts[a]} rows"
+                                        + (f", {off[a]} of them from `kstack_restart=off` boots"
+                                           if off[a] else "") + ")" for a in accels)
                               or "none (the CSV has no rows)"),
         "- Strategies: " + (", ".join(strategies) or "none")
         + ("" if "linux" in strategies else
@@ -382,21 +416,30 @@ def section_memory(res):
     if not groups:
         lines += ["`mixed_load` was not measured in this run.", ""]
     for accel, cpus in groups:
-        rows = res.select(bench="mixed_load", accel=accel, cpus=cpus)
+        rows = res.select(bench="mixed_load", accel=accel, cpus=cpus, restart_off=None)
+        servers = any(r.metric == "ipc_served" for r in rows)
         lines += [f"`mixed_load` ({accel}, {cpus_label(cpus)}): a third of the threads spin in "
-                  "user mode, a third loop on syscalls at mixed depths, a third sleep in the "
-                  "kernel on futexes.", ""]
+                  "user mode, a third loop on syscalls at mixed depths"
+                  + (", with an IPC call every 8th round, a third are IPC servers blocked in "
+                     "`ipc_recv` (one endpoint per 100), which answer those calls"
+                     if servers else ", a third sleep in the kernel on futexes")
+                  + ". `kstack_restart=off` rows are the same load booted with it off; "
+                  "the ratio is to fixed with the same setting.", ""]
         body = []
         for t in sorted({r.threads for r in rows}):
-            for s in res.strategies(bench="mixed_load", accel=accel, cpus=cpus, threads=t):
-                get = lambda m: res.value("mixed_load", s, accel, cpus, t, m)
-                fixed_kib = res.value("mixed_load", "fixed", accel, cpus, t, "resident_kib")
-                kib = get("resident_kib")
-                body.append([f"{t:,}", s, cell(kib, fixed_kib, s == "fixed"),
-                             kib1(get("kib_per_thread")), pct_pm(get("saving_pm")),
-                             num(get("cache_pages"))])
-        lines += table(["threads", "strategy", "resident KiB", "KiB per thread",
-                        "saving vs fixed", "cache pages"], body, numeric_from=2)
+            for off in (False, True):
+                for s in res.strategies(bench="mixed_load", accel=accel, cpus=cpus, threads=t,
+                                        restart_off=off):
+                    get = lambda m: res.value("mixed_load", s, accel, cpus, t, m, off)
+                    fixed_kib = res.value("mixed_load", "fixed", accel, cpus, t, "resident_kib", off)
+                    kib = get("resident_kib")
+                    body.append([f"{t:,}", s, "off" if off else res.default_restart,
+                                 cell(kib, fixed_kib, s == "fixed"),
+                                 kib1(get("kib_per_thread")), pct_pm(get("saving_pm")),
+                                 num(get("cache_pages"))] + ([num(get("ipc_served"))] if servers else []))
+        lines += table(["threads", "strategy", "restart", "resident KiB", "KiB per thread",
+                        "saving vs fixed", "cache pages"] + (["IPC calls served"] if servers else []),
+                       body, numeric_from=3)
         lines.append("")
 
     for accel, cpus, threads in res.groups("pages_used_hist"):
@@ -438,13 +481,21 @@ def sleepers_lines(res):
         body = [[s, cell(kib[s], kib["fixed"], s == "fixed"), kib1(per[s]),
                  ratio(None if s == "linux" else div(kib[s], kib["linux"]))]
                 for s in STRATEGIES if kib[s] is not None or per[s] is not None]
+        kib_off = {s: res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib", True)
+                   for s in OURS}
+        for s in OURS:
+            per_off = res.value("sleepers_kernel_stack", s, accel, cpus, threads, "kib_per_thread", True)
+            if kib_off[s] is not None or per_off is not None:
+                body.append([f"{s}, `kstack_restart=off`", cell(kib_off[s], kib_off["fixed"], s == "fixed"),
+                             kib1(per_off), ratio(div(kib_off[s], kib["linux"]))])
         lines += table(["strategy", "KiB", "KiB per thread", "vs Linux"], body)
         lines.append("")
         if kib["linux"] is not None:
             ours = [f"{s} {num(kib[s])} ({ratio(div(kib[s], kib['linux']))})"
                     for s in OURS if kib[s] is not None]
-            lines += [f"Linux holds {num(kib['linux'])} KiB for these sleepers; ours: "
-                      f"{listing(ours)} of Linux's figure.", ""]
+            lines += [f"Linux holds {num(kib['linux'])} KiB for these sleepers; "
+                      + (f"ours: {listing(ours)} of Linux's figure." if ours else
+                         f"ours were not measured on {cpus_label(cpus)} under {accel}."), ""]
         else:
             lines += ["No Linux figure in this run to set ours against.", ""]
     return lines
@@ -848,6 +899,191 @@ def section_targets(res):
             "its limit is not rounded under it.", ""] + [f"- {i}" for i in items] + [""]
 
 
+# --- IPC and restart (issue 12) ----------------------------------------------
+
+def met(ok):
+    return "not measured" if ok is None else ("**MET**" if ok else "**NOT MET**")
+
+
+def pct(frac):
+    return "-" if frac is None else f"{100 * frac:.1f}%"
+
+
+def ipc_one_cpu(res, linux):
+    """The IPC round trips on 1 CPU under icount, restart on and off; the target's figures."""
+    lines = ["### IPC round trip, 1 CPU (icount)", ""]
+    med = lambda b, s, off=False: res.value(b, s, "icount", 1, 1, "median", off)
+    if not any(med("ipc_roundtrip", s, off) is not None for s in OURS for off in (False, True)):
+        return lines + ["`ipc_roundtrip` was not measured under icount on 1 CPU.", ""], {}
+    body, verdicts = [], {}
+    fixed = {off: med("ipc_roundtrip", "fixed", off) for off in (False, True)}
+    for s in OURS:
+        on, off = med("ipc_roundtrip", s), med("ipc_roundtrip", s, True)
+        if on is None and off is None:
+            continue
+        handoffs = res.value("ipc_roundtrip", s, "icount", 1, 1, "handoffs")
+        to_linux = div(on, None if linux is None else IPC_GETPIDS * linux)
+        verdicts[s] = (on, to_linux)
+        body.append([s, cell(on, fixed[False], s == "fixed"), cell(off, fixed[True], s == "fixed"),
+                     ratio(div(on, off), 3), num(handoffs), ratio(to_linux)])
+    lines += [f"`ipc_roundtrip`: one `ipc_call` and the server's `ipc_reply_wait` between two "
+              f"processes, registers only; median icount-tsc per round trip, ratio to fixed "
+              f"with the same `kstack_restart`. Linux's `null_syscall` (getpid) in this run: "
+              f"{num(linux)}" + ("" if linux is None else f", twice that {num(IPC_GETPIDS * linux)}")
+              + ".", ""]
+    lines += table(["strategy", res.default_label, "restart off", "on / off", "handoffs per round trip",
+                    f"on / ({num(IPC_GETPIDS)} × Linux getpid)"], body)
+    lines.append("")
+    body = []
+    for bench in IPC_BENCHES[1:]:
+        vals = {(s, off): med(bench, s, off) for s in OURS for off in (False, True)}
+        for s in OURS:
+            if vals[(s, False)] is None and vals[(s, True)] is None:
+                continue
+            body.append([f"`{bench}`", s, cell(vals[(s, False)], vals[("fixed", False)], s == "fixed"),
+                         cell(vals[(s, True)], vals[("fixed", True)], s == "fixed"),
+                         ratio(div(vals[(s, False)], vals[(s, True)]), 3),
+                         num(res.value(bench, s, "icount", 1, 1, "handoffs"))])
+    if body:
+        lines += ["The server a thread of the caller's process (`ipc_roundtrip_thread`), and a "
+                  "server process with 64 bytes each way (`ipc_roundtrip_buf64`):", ""]
+        lines += table(["bench", "strategy", res.default_label, "restart off", "on / off",
+                        "handoffs per round trip"], body, numeric_from=2)
+        lines.append("")
+    return lines, verdicts
+
+
+def ipc_two_cpus(res):
+    """The 2-CPU boots (plan ipc2), ipc_handoff on and off."""
+    lines = ["### IPC round trip, 2 CPUs (icount), `ipc_handoff` on and off", ""]
+    body, crossed, samples = [], 0, 0
+    for bench in IPC_BENCHES:
+        off_bench = bench + "_nohandoff"
+        for s in OURS:
+            get = lambda b, m: res.value(b, s, "icount", 2, 1, m)
+            on, off = get(bench, "median"), get(off_bench, "median")
+            if on is None and off is None:
+                continue
+            other = (get(bench, "server_other_cpu"), get(off_bench, "server_other_cpu"))
+            if other[1] is not None:
+                samples += 1
+                crossed += other[1] > 0
+            body.append([f"`{bench}`", s, num(on), num(off), ratio(div(off, on), 3),
+                         f"{num(get(bench, 'handoffs'))} / {num(get(off_bench, 'handoffs'))}",
+                         f"{num(other[0])} / {num(other[1])}",
+                         f"{num(get(bench, 'migrations'))} / {num(get(off_bench, 'migrations'))}"])
+    if not body:
+        return lines + ["Plan `ipc2` was not booted in this run (full runs only).", ""]
+    lines += ["Plan `ipc2`, booted with `ipc_handoff=on` (the bench names as on 1 CPU) and "
+              "`ipc_handoff=off` (`..._nohandoff`): median icount-tsc per round trip. "
+              "`server on other CPU` samples, once after the batches, whether the server last ran "
+              "on another CPU than the caller (1) or not (0); handoffs and migrations are kstat's "
+              "counts per round trip. Cells with two figures are handoff on / off.", ""]
+    lines += table(["bench", "strategy", "handoff on", "handoff off", "off / on",
+                    "handoffs per round trip", "server on other CPU", "migrations per round trip"],
+                   body, numeric_from=2)
+    lines.append("")
+    if samples:
+        if crossed == 0:
+            lines += [f"With `ipc_handoff=off` the server was on the caller's CPU in all {samples} "
+                      "samples, with no migrations: the round trip goes through the run queues but "
+                      "not across CPUs (the caller's CPU, idle once the caller blocks, takes the "
+                      "woken server from the other CPU's queue before that CPU runs it).", ""]
+        else:
+            lines += [f"With `ipc_handoff=off` the server was on the other CPU in {crossed} of "
+                      f"{samples} samples.", ""]
+    return lines
+
+
+def restart_costs(res):
+    """futex_pingpong and every time bench, restart on against off (icount, 1 CPU)."""
+    lines = ["### Restart on and off (icount, 1 CPU)", ""]
+    med = lambda b, s, off: res.value(b, s, "icount", 1, 1, "median", off)
+    verdicts = {}
+    body = []
+    for s in OURS:
+        on, off = med("futex_pingpong", s, False), med("futex_pingpong", s, True)
+        if off is None:
+            continue
+        verdicts[s] = div(on, off)
+        ok = None if verdicts[s] is None else verdicts[s] <= RESTART_LIMIT
+        body.append([s, num(off), num(on), ratio(verdicts[s], 3), met(ok)])
+    if not body:
+        return lines + ["No `kstack_restart=off` boot in this run (full runs only): nothing to "
+                        "compare.", ""], verdicts
+    lines += [f"`futex_pingpong` (wake-to-run on one CPU: two waits and two wakes per round trip), "
+              f"median icount-tsc; target: restart adds at most {pct(RESTART_LIMIT - 1)}.", ""]
+    lines += table(["strategy", "restart off", "restart on", "on / off",
+                    f"at most {RESTART_LIMIT}×"], body)
+    lines += ["", "Every bench of the micro plan, restart on over off (1.000× is no cost):", ""]
+    body = []
+    for bench, _ in TIME_BENCHES:
+        ratios = [div(med(bench, s, False), med(bench, s, True)) for s in OURS]
+        if any(r is not None for r in ratios):
+            body.append([f"`{bench}`"] + [ratio(r, 3) for r in ratios])
+    lines += table(["bench"] + list(OURS), body)
+    return lines + [""], verdicts
+
+
+def load_savings(res):
+    """The mixed load at SAVING_THREADS (or the most measured): saving against fixed's boot."""
+    lines = ["### Mixed load: memory with restart on and off", ""]
+    rows = res.select(bench="mixed_load", metric="resident_kib", restart_off=None)
+    if not rows:
+        return lines + ["`mixed_load` was not measured in this run.", ""], {}, None
+    accel, cpus = sorted({(r.accel, r.cpus) for r in rows},
+                         key=lambda k: (ACCELS.index(k[0]), k[1]))[0]
+    counts = {r.threads for r in rows if r.accel == accel and r.cpus == cpus}
+    t = SAVING_THREADS if SAVING_THREADS in counts else max(counts)
+    kib = {(s, off): res.value("mixed_load", s, accel, cpus, t, "resident_kib", off)
+           for s in OURS for off in (False, True)}
+    saving = {k: (None if v is None else
+                  (lambda f: None if not f else 1 - v / f)(kib[("fixed", k[1])])) for k, v in kib.items()}
+    body = [[s, num(kib[(s, False)]), pct(saving[(s, False)]), num(kib[(s, True)]),
+             pct(saving[(s, True)])] for s in OURS
+            if kib[(s, False)] is not None or kib[(s, True)] is not None]
+    lines += [f"`mixed_load` with {t:,} threads ({accel}, {cpus_label(cpus)}): resident kernel "
+              "stack in KiB, and the saving against fixed booted with the same `kstack_restart` "
+              "in this run (1 - ours / fixed's).", ""]
+    lines += table(["strategy", res.default_label, "saving", "restart off", "saving"], body)
+    return lines + [""], saving, (accel, cpus, t)
+
+
+def section_ipc_restart(res):
+    lines = ["## IPC and restart (issue 12)", "",
+             "Synchronous IPC (`ipc_call`, `ipc_reply_wait`) and restartable blocking "
+             "(`kstack_restart`, docs/DESIGN.md 13.1), each measured with the option on (the "
+             "default boots) and off (boots of their own, full runs only).", ""]
+    linux = res.value("null_syscall", "linux", "icount", 1, 1, "median")
+    part, ipc = ipc_one_cpu(res, linux)
+    lines += part
+    lines += ipc_two_cpus(res)
+    part, futex = restart_costs(res)
+    lines += part
+    part, saving, where = load_savings(res)
+    lines += part
+
+    items = []
+    figures = [f"{s} {num(on)} ({ratio(r, 3)} of {num(IPC_GETPIDS)} × Linux's): "
+               f"{met(None if r is None else r < 1)}" for s, (on, r) in ipc.items() if on is not None]
+    items.append(f"`ipc_roundtrip` below {num(IPC_GETPIDS)} × Linux's `null_syscall` (icount, 1 CPU, "
+                 f"{res.default_label}; Linux {num(linux)}): "
+                 + ("; ".join(figures) if figures and linux is not None else "not measured"))
+    figures = [f"{s} {ratio(r, 3)}: {met(None if r is None else r <= RESTART_LIMIT)}"
+               for s, r in futex.items()]
+    items.append(f"restart adds at most {pct(RESTART_LIMIT - 1)} to `futex_pingpong` (on / off, "
+                 "icount, 1 CPU): " + ("; ".join(figures) if figures else "not measured"))
+    figures = []
+    for s in ("eager", "lazy"):
+        v = saving.get((s, False))
+        figures.append(f"{s} {pct(v)}: {met(None if v is None else v >= SAVING_TARGET)}")
+    where = "" if where is None else f"; {where[0]}, {cpus_label(where[1])}, {where[2]:,} threads"
+    items.append(f"mixed load saves at least {pct(SAVING_TARGET)} against fixed under eager and lazy, "
+                 f"{res.default_label}{where}: " + "; ".join(figures))
+    lines += ["### Targets (issue 12)", ""] + [f"- {i}" for i in items] + [""]
+    return lines
+
+
 # --- the plots ----------------------------------------------------------------
 
 def gnuplot_terminal(gnuplot):
@@ -1049,20 +1285,20 @@ def section_other(res):
              "appears without a change to tools/bench_report.py.", ""]
     keys = {}
     for r in left:
-        keys.setdefault((r.bench, r.accel, r.cpus, r.threads, r.metric, r.unit), {})[
-            r.strategy] = r.value
+        keys.setdefault((r.bench, r.accel, r.cpus, r.threads, r.metric, r.unit, r.restart_off),
+                        {})[r.strategy] = r.value
     body = []
-    order = lambda k: (k[0], ACCELS.index(k[1]), k[2], k[3], k[4], k[5])
+    order = lambda k: (k[0], ACCELS.index(k[1]), k[2], k[3], k[4], k[5], k[6])
     for k in sorted(keys, key=order):
         vals = keys[k]
         fixed = vals.get("fixed")
         if fixed is None:  # the fixed row may have been shown elsewhere
-            fixed = res.by_key.get((k[0], "fixed", k[1], k[2], k[3], k[4]))
+            fixed = res.by_key.get((k[0], "fixed", k[1], k[2], k[3], k[4], k[6]))
             fixed = fixed.value if fixed is not None else None
-        body.append([f"`{k[0]}`", k[1], k[2], f"{k[3]:,}", k[4], k[5]]
+        body.append([f"`{k[0]}`", k[1], k[2], f"{k[3]:,}", k[4], k[5], "off" if k[6] else "default"]
                     + [cell(vals.get(s), fixed, s == "fixed") for s in STRATEGIES])
-    lines += table(["bench", "accel", "cpus", "threads", "metric", "unit"] + list(STRATEGIES),
-                   body, numeric_from=6)
+    lines += table(["bench", "accel", "cpus", "threads", "metric", "unit", "kstack_restart"]
+                   + list(STRATEGIES), body, numeric_from=7)
     return lines + [""]
 
 
@@ -1078,6 +1314,7 @@ def build_report(res, csv_path):
     lines += objection_hazard(res)
     lines += objection_oom(res)
     lines += section_targets(res)
+    lines += section_ipc_restart(res)
     lines += section_plots()
     lines += section_minimums(res)
     lines += section_other(res)  # last: it shows what the others did not use

@@ -2,12 +2,13 @@
  * bench.c: the guest side of `make bench` (tools/bench.py boots it once per
  * strategy and accelerator). argv[1], from the kernel's initarg=, picks the
  * plan: `micro` (costs per operation, 1 CPU, under -icount shift=0 for the
- * primary table), `load` (memory under a mixed load, several CPUs), and
- * their `-quick` forms with small counts (make test runs those).
+ * primary table), `load` (memory under a mixed load, several CPUs), `ipc2`
+ * (IPC round trips on 2 CPUs), and their `-quick` forms with small counts
+ * (make test runs those). `bench ipc-server` is the IPC benches' server.
  *
  * Each result is one console line, a JSON object the host turns into a row
  * of build/bench/results.csv (docs/DESIGN.md section 10):
- *   BENCH {"bench":...,"strategy":...,"cpus":...,"threads":...,"metric":...,"value":...,"unit":...}
+ *   BENCH {"bench":...,"strategy":...,"cpus":...,"threads":...,"metric":...,"value":...,"unit":...,"restart":...}
  * Times are TSC ticks per operation (unit "tsc": the host names the clock),
  * from batches of operations: the median and the minimum over the batches.
  * `BENCH-DONE` ends the run; `BENCH-ERROR <what>` reports a failure.
@@ -51,18 +52,19 @@ static struct kstat kstat_now(void)
     return k;
 }
 
-/* One result line; hundredths lets KiB per thread keep two decimals. */
+/* One result line; hundredths lets KiB per thread keep two decimals. "restart" is the boot's kstack_restart. */
 static void emit_x100(const char *bench, long threads, const char *metric, unsigned long x100, const char *unit)
 {
     printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu.%02lu,"
-           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, x100 / 100,
-           x100 % 100, unit);
+           "\"unit\":\"%s\",\"restart\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads,
+           metric, x100 / 100, x100 % 100, unit, boot_k.restart_on ? "on" : "off");
 }
 
 static void emit(const char *bench, long threads, const char *metric, unsigned long value, const char *unit)
 {
     printf("BENCH {\"bench\":\"%s\",\"strategy\":\"%s\",\"cpus\":%u,\"threads\":%ld,\"metric\":\"%s\",\"value\":%lu,"
-           "\"unit\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads, metric, value, unit);
+           "\"unit\":\"%s\",\"restart\":\"%s\"}\n", bench, strategy_names[boot_k.strategy & 3], boot_k.cpus, threads,
+           metric, value, unit, boot_k.restart_on ? "on" : "off");
 }
 
 static void sort(uint64_t *v, int n)
@@ -194,7 +196,11 @@ static void op_futex_roundtrip(unsigned long n)
     }
 }
 
-/* Yield ping-pong on one CPU's worth of threads, and futex ping-pong when there are several CPUs. */
+/*
+ * Yield ping-pong, and futex ping-pong: on one CPU that is wake-to-run (the
+ * woken thread runs once its waker waits), the blocking path kstack_restart
+ * changes; on several CPUs the wake crosses to another CPU.
+ */
 static void pingpongs(int yield_batches)
 {
     pong_stop = 0;
@@ -202,13 +208,173 @@ static void pingpongs(int yield_batches)
     measure("yield_pingpong", 1, op_yield, 1000, yield_batches);
     pong_stop = 1;
     thread_join(partner, NULL);
+    token = 0;
+    partner = thread_spawn(futex_partner, NULL);
+    measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
+    __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
+    sys_futex_wake((int *)&token, 1);
+    thread_join(partner, NULL);
+}
+
+/* ---------------------------------------------------------------- IPC round trips */
+
+/*
+ * ipc_roundtrip: one ipc_call and the server's ipc_reply_wait, messages in
+ * registers only. The server is another process (`bench ipc-server`, which
+ * publishes its endpoint with ipc_bootstrap: no name server runs in a bench
+ * boot) or, for ipc_roundtrip_thread, a thread of ours; ipc_roundtrip_buf64
+ * carries 64 bytes each way to a server process. Booted with ipc_handoff=off
+ * the benches are named ..._nohandoff: the woken side goes through the run
+ * queues. On two CPUs, where the server last ran and the migrations per
+ * round trip say whether the round trip crossed CPUs.
+ */
+#define IPC_BENCH_BUF 64
+
+static int ipc_target;                          /* the handle op_ipc_call calls */
+static const struct ipc_ext *ipc_call_ext;      /* NULL: registers only */
+static unsigned long ipc_calls;                 /* round trips made, for the handoffs per round trip */
+static bool ipc_failed;
+
+static void op_ipc_call(unsigned long n)
+{
+    for (unsigned long i = 0; i < n && !ipc_failed; i++) {
+        struct ipc_msg m = { .label = i };
+        long err = sys_ipc_call(ipc_target, &m, ipc_call_ext);
+        if (err != 0 || m.label != i + 1) {
+            printf("BENCH-ERROR ipc_call: %ld (label %lu for %lu)\n", err, (unsigned long)m.label, i);
+            errors++;
+            ipc_failed = true;
+        }
+        ipc_calls++;
+    }
+}
+
+/* Answers each call with label + 1 and, with buffers, the bytes it got; 0 once the endpoint is gone. */
+static long ipc_serve(int ep, bool buffers)
+{
+    char buf[IPC_BUF_MAX];
+    struct ipc_ext ext = { .rbuf = buf, .rcap = sizeof(buf), .shandle = -1 };
+    struct ipc_msg m = { 0 };
+    long err;
+    while ((err = sys_ipc_reply_wait(ep, &m, buffers ? &ext : NULL)) == 0) {
+        ext.sbuf = buf;
+        ext.slen = m.len < sizeof(buf) ? m.len : sizeof(buf);
+        m.label++;
+    }
+    return err == -EPIPE || err == -EBADF ? 0 : err;
+}
+
+static void ipc_server_thread(void *arg)
+{
+    long err = ipc_serve((int)(long)arg, false);
+    if (err) {
+        printf("BENCH-ERROR ipc server thread: %ld\n", err);
+        __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* `bench ipc-server [buf64]`: the server process, until its parent kills it. */
+static int ipc_server_main(bool buffers)
+{
+    long ep = sys_ipc_endpoint();
+    long err = ep < 0 ? ep : sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep);
+    if (!err)
+        err = ipc_serve((int)ep, buffers);
+    if (err) {
+        printf("BENCH-ERROR ipc-server: %ld\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static long ipc_server_pid;
+
+/* Spawns the server process; a send handle to its endpoint once it has published it, or -1. */
+static int ipc_server_start(bool buffers)
+{
+    char *argv[] = { PROGRAM, "ipc-server", buffers ? "buf64" : NULL, NULL };
+    ipc_server_pid = sys_spawn(PROGRAM, argv);
+    if (ipc_server_pid < 0) {
+        printf("BENCH-ERROR ipc-server: spawn %ld\n", ipc_server_pid);
+        errors++;
+        return -1;
+    }
+    for (int tries = 0; tries < 2000; tries++) {
+        long h = sys_ipc_bootstrap(IPC_BOOTSTRAP_GET, 0);
+        if (h >= 0)
+            return (int)h;
+        sys_sleep_ms(1);
+    }
+    printf("BENCH-ERROR ipc-server (pid %ld) never published its endpoint\n", ipc_server_pid);
+    errors++;
+    return -1;
+}
+
+/* Kills and waits for the server process: the bootstrap slot is free again. */
+static void ipc_server_stop(int h)
+{
+    int status = -1;
+    sys_ipc_close(h);
+    if (sys_kill((int)ipc_server_pid, 0) != 0 || sys_wait((int)ipc_server_pid, &status) != ipc_server_pid) {
+        printf("BENCH-ERROR ipc-server (pid %ld) did not end\n", ipc_server_pid);
+        errors++;
+    }
+}
+
+/* The CPU thread tid (or, with tid 0, the one thread of process pid) runs or last ran on; -1 if not found. */
+static int thread_cpu(long pid, long tid)
+{
+    static struct ps_thread ps[64];
+    long n = sys_ps(ps, 64);
+    for (long i = 0; i < n; i++)
+        if (tid ? ps[i].tid == tid : ps[i].pid == pid)
+            return ps[i].cpu;
+    return -1;
+}
+
+/* Round trips to handle h, and per round trip the handoffs kstat counted; on several CPUs, where the server ran. */
+static void ipc_measure(const char *bench, int h, const struct ipc_ext *ext, long server_pid, long server_tid)
+{
+    char name[48];
+    snprintf(name, sizeof(name), "%s%s", bench, boot_k.ipc_handoff_on ? "" : "_nohandoff");
+    ipc_target = h;
+    ipc_call_ext = ext;
+    ipc_calls = 0;
+    struct kstat a = kstat_now();
+    measure(name, 1, op_ipc_call, 200, 100);
+    struct kstat z = kstat_now();
+    emit_x100(name, 1, "handoffs", ipc_calls ? (z.ipc_handoffs - a.ipc_handoffs) * 100 / ipc_calls : 0, "count");
     if (boot_k.cpus > 1) {
-        token = 0;
-        partner = thread_spawn(futex_partner, NULL);
-        measure("futex_pingpong", 1, op_futex_roundtrip, 200, 100);
-        __atomic_store_n(&token, -1, __ATOMIC_RELEASE);
-        sys_futex_wake((int *)&token, 1);
-        thread_join(partner, NULL);
+        int mine = thread_cpu(0, sys_gettid()), theirs = thread_cpu(server_pid, server_tid);
+        emit(name, 1, "server_other_cpu", mine >= 0 && theirs >= 0 && mine != theirs, "count");
+        emit_x100(name, 1, "migrations", ipc_calls ? (z.migrations - a.migrations) * 100 / ipc_calls : 0, "count");
+    }
+}
+
+static void ipc_roundtrips(void)
+{
+    int h = ipc_server_start(false);
+    if (h >= 0) {
+        ipc_measure("ipc_roundtrip", h, NULL, ipc_server_pid, 0);
+        ipc_server_stop(h);
+    }
+    long ep = sys_ipc_endpoint();
+    int tid = ep < 0 ? (int)ep : thread_spawn(ipc_server_thread, (void *)ep);
+    if (tid < 0) {
+        printf("BENCH-ERROR ipc_roundtrip_thread: endpoint or thread: %d\n", tid);
+        errors++;
+    } else {
+        ipc_measure("ipc_roundtrip_thread", (int)ep, NULL, 0, tid);
+        sys_ipc_close((int)ep);         /* the server's reply_wait fails with -EPIPE: it returns */
+        thread_join(tid, NULL);
+    }
+    static char out[IPC_BENCH_BUF], in[IPC_BENCH_BUF];
+    static const struct ipc_ext buffers = { .sbuf = out, .slen = sizeof(out), .rbuf = in, .rcap = sizeof(in),
+                                            .shandle = -1 };
+    h = ipc_server_start(true);
+    if (h >= 0) {
+        ipc_measure("ipc_roundtrip_buf64", h, &buffers, ipc_server_pid, 0);
+        ipc_server_stop(h);
     }
 }
 
@@ -323,6 +489,7 @@ static void plan_micro(void)
     }
     measure("yield_alone", 1, op_yield, 1000, 200);
     pingpongs(200);
+    ipc_roundtrips();
     measure("thread_create_join", 1, op_thread_create_join, 20, 50);
     measure("spawn_wait", 1, op_spawn_wait, 5, 20);
     measure("demand_fault", 1, op_demand_fault, 256, 50);
@@ -350,8 +517,19 @@ static void plan_micro(void)
 
 /* ---------------------------------------------------------------- memory under a mixed load */
 
+/*
+ * Three kinds of thread, a third each: spinners in user mode; callers, in
+ * syscalls at mixed depths, with an ipc_call every LOAD_CALL_EVERY rounds;
+ * IPC servers blocked in ipc_recv on the bench's endpoints (one endpoint per
+ * LOAD_SERVERS_PER_EP servers), which answer with ipc_reply_wait and wait again.
+ */
+#define LOAD_SERVERS_PER_EP 100
+#define LOAD_CALL_EVERY 8
+
 static volatile int load_stop, load_go;
-static volatile long load_calls;
+static volatile long load_served;
+static int load_eps[IPC_HANDLES];
+static int load_neps;
 
 /* Every thread of the load waits here until all exist: spinners started early would starve the creator. */
 static void load_gate(void)
@@ -368,34 +546,68 @@ static void load_spinner(void *arg)
         __asm__ volatile("pause");
 }
 
+/* The first round calls too, so that every caller that runs before the stop has called once. */
 static void load_caller(void *arg)
 {
     static const size_t depths[] = { 1024, 4096, 8192, 12288 };
-    size_t bytes = depths[(long)arg % 4];
+    long i = (long)arg;
+    size_t bytes = depths[i % 4];
+    int ep = load_eps[(i / 3) % load_neps];
     load_gate();
-    while (!load_stop) {
+    for (unsigned long round = 0; !load_stop; round++) {
+        if (round % LOAD_CALL_EVERY == 0) {
+            struct ipc_msg m = { .label = round };
+            long err = sys_ipc_call(ep, &m, NULL);
+            if (err || m.label != round + 1) {
+                printf("BENCH-ERROR mixed_load: ipc_call %ld\n", err);
+                __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+                return;
+            }
+        }
         sys_test_stack(bytes);
-        __atomic_fetch_add(&load_calls, 1, __ATOMIC_RELAXED);
         sys_yield();
     }
 }
 
-static void load_sleeper(void *arg)
+/* Served until its endpoint is closed (-EPIPE, or -EBADF if it is closed before the first receive). */
+static void load_server(void *arg)
 {
-    (void)arg;
-    load_gate();
-    while (!load_stop)
-        sys_futex_wait((int *)&load_stop, 0, 0);
+    int ep = load_eps[((long)arg / 3 / LOAD_SERVERS_PER_EP) % load_neps];
+    struct ipc_msg m = { 0 };
+    long err = sys_ipc_recv(ep, &m, NULL);
+    while (err == 0) {
+        __atomic_fetch_add(&load_served, 1, __ATOMIC_RELAXED);
+        m.label++;
+        err = sys_ipc_reply_wait(ep, &m, NULL);
+    }
+    if (err != -EPIPE && err != -EBADF) {
+        printf("BENCH-ERROR mixed_load: server %ld\n", err);
+        __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+    }
 }
+
+enum { LOAD_SPINNER, LOAD_CALLER, LOAD_SERVER };
 
 static void mixed_load(int total)
 {
     static int tids[THREAD_MAX];
     int n = 0;
     load_stop = load_go = 0;
+    load_served = 0;
+    int servers = total / 3;
+    load_neps = (servers + LOAD_SERVERS_PER_EP - 1) / LOAD_SERVERS_PER_EP;
+    load_neps = load_neps < 1 ? 1 : load_neps > IPC_HANDLES ? IPC_HANDLES : load_neps;
+    for (int e = 0; e < load_neps; e++)
+        if ((load_eps[e] = (int)sys_ipc_endpoint()) < 0) {
+            printf("BENCH-ERROR mixed_load %d: ipc_endpoint %d\n", total, load_eps[e]);
+            errors++;
+            while (e-- > 0)
+                sys_ipc_close(load_eps[e]);
+            return;
+        }
     struct kstat a = kstat_now();
     for (int i = 0; i < total; i++) {
-        void (*fn)(void *) = i % 3 == 0 ? load_spinner : i % 3 == 1 ? load_caller : load_sleeper;
+        void (*fn)(void *) = i % 3 == LOAD_SPINNER ? load_spinner : i % 3 == LOAD_CALLER ? load_caller : load_server;
         int tid = thread_spawn(fn, (void *)(long)i);
         if (tid < 0) {
             printf("BENCH-ERROR mixed_load %d: thread_spawn %d at %d\n", total, tid, i);
@@ -420,9 +632,19 @@ static void mixed_load(int total)
     }
     struct kstat z = kstat_now();
     load_stop = 1;
-    sys_futex_wake((int *)&load_stop, total);
+    for (int i = 0; i < n; i++)                 /* spinners and callers; then the servers, once nobody calls */
+        if (i % 3 != LOAD_SERVER)
+            thread_join(tids[i], NULL);
+    for (int e = 0; e < load_neps; e++)
+        sys_ipc_close(load_eps[e]);
     for (int i = 0; i < n; i++)
-        thread_join(tids[i], NULL);
+        if (i % 3 == LOAD_SERVER)
+            thread_join(tids[i], NULL);
+    if (n >= 3 && !load_served) {
+        printf("BENCH-ERROR mixed_load %d: the IPC servers served no call\n", n);
+        errors++;
+    }
+    emit("mixed_load", n, "ipc_served", (unsigned long)load_served, "count");
     emit("mixed_load", n, "resident_kib", res / SAMPLES, "KiB");
     emit_x100("mixed_load", n, "kib_per_thread", threads ? res * 100 / threads : 0, "KiB");
     emit("mixed_load", n, "saving_pm", fixed ? (fixed - res) * 1000 / fixed : 0, "pm");
@@ -456,10 +678,23 @@ static void plan_load(void)
     pingpongs(100);
 }
 
+/* Two CPUs: the IPC round trips with the boot's ipc_handoff (on: both ends share a CPU; off: through the run queues). */
+static void plan_ipc2(void)
+{
+    if (boot_k.cpus < 2) {
+        printf("BENCH-ERROR plan ipc2 needs 2 CPUs, booted with %u\n", boot_k.cpus);
+        errors++;
+        return;
+    }
+    ipc_roundtrips();
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
         return 0;                       /* spawn_wait's child */
+    if (argc > 1 && strcmp(argv[1], "ipc-server") == 0)
+        return ipc_server_main(argc > 2 && strcmp(argv[2], "buf64") == 0);
     const char *plan = argc > 1 ? argv[1] : "micro";
     boot_k = kstat_now();
     quick = strlen(plan) > 6 && strcmp(plan + strlen(plan) - 6, "-quick") == 0;
@@ -472,8 +707,10 @@ int main(int argc, char **argv)
         plan_micro();
     else if (strncmp(plan, "load", 4) == 0)
         plan_load();
+    else if (strncmp(plan, "ipc2", 4) == 0)
+        plan_ipc2();
     else {
-        printf("BENCH-ERROR unknown plan '%s' (micro, load, micro-quick, load-quick)\n", plan);
+        printf("BENCH-ERROR unknown plan '%s' (micro, load, ipc2, and each with -quick)\n", plan);
         return 2;
     }
     printf("BENCH-DONE %d errors\n", errors);
