@@ -130,9 +130,18 @@ long sys_gettid(void)
     return current()->tid;
 }
 
+/*
+ * With restartable blocking on, a yield is taken from the exit path, after the
+ * shrink, as a reschedule: the thread waits on the run queue with its top
+ * page only, under every strategy (docs/DESIGN.md section 13.1). Off, it
+ * switches inside the syscall, with its stack.
+ */
 long sys_yield(void)
 {
-    sched_yield();
+    if (restart_enabled)
+        this_cpu()->need_resched = true;
+    else
+        sched_yield();
     return 0;
 }
 

@@ -426,13 +426,16 @@ static long send_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1, ui
     if (!reply) {
         msg_drop_locked(st);        /* a message no receiver took keeps its passed handle: dropped */
         st->state = IPC_IDLE;
+    } else if (!st->got) {
+        msg_to_regs_locked(t, st, user_regs(t));    /* the reply is here (st), as a received message is */
+        reply = false;
     }
     spin_unlock(&sched_lock, f);
     if (!reply)
         return err;
 
-    /* The reply is here (st), as a received message is. */
-    if (st->got && copy_to_user((void *)st->rbuf, st->data, st->got))
+    /* A reply with a buffer: copied out with the lock dropped (the copy may fault). */
+    if (copy_to_user((void *)st->rbuf, st->data, st->got))
         err = -EFAULT;
     f = spin_lock(&sched_lock);
     if (err) {
@@ -524,14 +527,16 @@ static long receive(struct thread *t, struct thread_ipc *st, uint64_t deadline, 
     long err = receive_locked(t, st, deadline);
     if (err != -ERESTART_BLOCK)
         sched_handoff_drop_locked(t);   /* it did not sleep: a caller it replied to goes to a run queue */
-    if (err) {
-        if (err != -ERESTART_BLOCK)
+    if (err || !st->got) {
+        if (err && err != -ERESTART_BLOCK)
             receive_abandon_locked(t, st);
+        else if (!err)
+            msg_to_regs_locked(t, st, user_regs(t));    /* no buffer: nothing to copy out */
         spin_unlock(&sched_lock, f);
         return err;
     }
     spin_unlock(&sched_lock, f);
-    if (st->got && copy_to_user((void *)st->rbuf, st->data, st->got))
+    if (copy_to_user((void *)st->rbuf, st->data, st->got))
         err = -EFAULT;
     f = spin_lock(&sched_lock);
     if (err) {
