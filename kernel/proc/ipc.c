@@ -187,19 +187,25 @@ static void caller_fail_locked(struct thread *c, long err)
     sched_wake_locked(c);
 }
 
+/* A message (or reply) from one thread's state to another's: the passed handle moves, the buffer up to rcap. */
+static void msg_copy_locked(struct thread_ipc *to, struct thread_ipc *from, int from_pid)
+{
+    to->label = from->label;
+    memcpy(to->w, from->w, sizeof(to->w));
+    to->pid = from_pid;
+    to->pass = from->pass;
+    from->pass = NULL;
+    to->len = from->len;
+    to->got = from->len < to->rcap ? from->len : to->rcap;
+    if (to->got)
+        memcpy(to->data, from->data, to->got);
+}
+
 /* Move s's message to r; both are off every wait queue. A call now waits for r's reply. */
 static void msg_move_locked(struct thread *s, struct thread *r)
 {
     struct thread_ipc *ss = s->ipc, *rs = r->ipc;
-    rs->label = ss->label;
-    memcpy(rs->w, ss->w, sizeof(rs->w));
-    rs->pid = s->proc ? s->proc->pid : 0;
-    rs->pass = ss->pass;
-    ss->pass = NULL;
-    rs->len = ss->len;
-    rs->got = ss->len < rs->rcap ? ss->len : rs->rcap;
-    if (rs->got)
-        memcpy(rs->data, ss->data, rs->got);
+    msg_copy_locked(rs, ss, s->proc ? s->proc->pid : 0);
     rs->state = IPC_DELIVERED;
     if (ss->call) {
         if (rs->caller)
@@ -591,15 +597,7 @@ static long receive_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1,
         /* The reply goes into the caller's state as a message does; it runs next, here, once we block. */
         struct thread_ipc *cs = c->ipc;
         KASSERT(cs->state == IPC_AWAIT_REPLY && cs->server == t);
-        cs->label = st->label;
-        memcpy(cs->w, st->w, sizeof(cs->w));
-        cs->pid = p->pid;
-        cs->pass = st->pass;
-        st->pass = NULL;
-        cs->len = st->len;
-        cs->got = st->len < cs->rcap ? st->len : cs->rcap;
-        if (cs->got)
-            memcpy(cs->data, st->data, cs->got);
+        msg_copy_locked(cs, st, p->pid);
         cs->server = NULL;
         cs->state = IPC_DONE;
         cs->result = 0;
