@@ -425,6 +425,7 @@ static long send_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1, ui
         st->call = is_call;
         st->state = IPC_SENDING;
         err = sender_wait_locked(t, st, deadline);
+        sched_handoff_drop_locked(t);   /* it named its receiver and then did not block (its deadline, a kill) */
         ep_put_locked(st->ep);
         st->ep = NULL;
     }

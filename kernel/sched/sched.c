@@ -183,9 +183,9 @@ static struct thread *handoff_take(struct cpu *c, struct thread *prev)
 {
     struct thread *h = prev->handoff_to;
     prev->handoff_to = NULL;
-    if (h->state != THREAD_BLOCKED)
-        return NULL;
-    KASSERT(!h->waiting_on && !h->on_cpu);
+    if (h->state != THREAD_BLOCKED || h->waiting_on)
+        return NULL;                    /* a waker came first (and it may wait for something else now) */
+    KASSERT(!h->on_cpu);
     sleep_cancel(h);
     if (!c->need_resched && kstack_switch_in_ready(h)) {
         kstack_stats[c->id].handoffs++;
@@ -210,7 +210,8 @@ void sched_handoff_drop_locked(struct thread *me)
     if (!h)
         return;
     me->handoff_to = NULL;
-    sched_wake_locked(h);       /* nothing if a waker came first */
+    if (h->state == THREAD_BLOCKED && !h->waiting_on)
+        sched_wake_locked(h);   /* else a waker came first: it runs, or waits for something else now */
 }
 
 void schedule_locked(void)
