@@ -2,6 +2,7 @@
 #include "ktest.h"
 #include "mm/kmalloc.h"
 #include "sched/sched.h"
+#include "sched/wait.h"
 
 static volatile bool stop_spinning;
 static volatile uint64_t progress;
@@ -94,4 +95,59 @@ KTEST(sched, threads_run_on_several_cpus_and_migrate)
     KEXPECT(t, cpumask_weight(&all) > 1);
     KEXPECT(t, migrations > 0);
     KEXPECT(t, sched_total_migrations() > before);
+}
+
+/*
+ * A handoff whose thread a waker took first, and which then blocked again on
+ * a wait queue (the race: a reply names its caller, the caller's deadline
+ * wakes it, it runs and waits on something else before the replier
+ * schedules). Neither the handoff nor its drop may touch it: it stays on its
+ * queue, blocked, until its own waker comes.
+ */
+static struct wait_queue handoff_wq = WAIT_QUEUE_INIT("handoff_test");
+static volatile int handoff_phase;
+
+static void handoff_target(void *arg)
+{
+    (void)arg;
+    uint64_t f = spin_lock(&sched_lock);
+    handoff_phase = 1;
+    while (handoff_phase != 2)
+        sched_block_locked(&handoff_wq, 0);
+    spin_unlock(&sched_lock, f);
+}
+
+static bool blocked_on(struct thread *h, struct wait_queue *wq)
+{
+    uint64_t f = spin_lock(&sched_lock);
+    bool on = h->state == THREAD_BLOCKED && h->waiting_on == wq;
+    spin_unlock(&sched_lock, f);
+    return on;
+}
+
+KTEST(sched, stale_handoff_leaves_a_queued_thread_alone)
+{
+    handoff_phase = 0;
+    struct thread *h = thread_create("handoff-target", handoff_target, NULL);
+    KREQUIRE(t, h);
+    for (int i = 0; i < 2000 && !blocked_on(h, &handoff_wq); i++)
+        sched_sleep_ms(1);
+    KREQUIRE(t, blocked_on(h, &handoff_wq));
+
+    uint64_t f = spin_lock(&sched_lock);
+    current()->handoff_to = h;          /* what the replier still names */
+    schedule_locked();                  /* a yield: the handoff must not run h */
+    spin_unlock(&sched_lock, f);
+    KEXPECT(t, blocked_on(h, &handoff_wq));
+
+    f = spin_lock(&sched_lock);
+    current()->handoff_to = h;
+    sched_handoff_drop_locked(current());   /* the replier did not block: the drop must not wake h */
+    KEXPECT(t, current()->handoff_to == NULL);
+    spin_unlock(&sched_lock, f);
+    KEXPECT(t, blocked_on(h, &handoff_wq));
+
+    handoff_phase = 2;
+    wq_wake_all(&handoff_wq);
+    thread_join(h);
 }
