@@ -603,6 +603,8 @@ static void shape(struct worker *w, struct call *c, long now)
             a[0] = one_in(r, 3) ? (uint64_t)-1 : one_in(r, 2) ? (uint64_t)(int64_t)some_nop(r) : any_value(w);
         if (tame || !write_safe(w, a[1], 4))
             a[1] = one_in(r, 4) ? 0 : ptr_for_write(w, &len);
+        if (len < 4)
+            a[1] = 0;       /* the scratch buffer's last bytes: the status would run past them */
         if (tame && one_in(r, 2))
             a[1] = (uintptr_t)w->scratch + 4 * below(r, SCRATCH / 4);  /* its own: the status is checked */
         break;
@@ -633,6 +635,8 @@ static void shape(struct worker *w, struct call *c, long now)
         }
         if (tame || !write_safe(w, a[1], 8))
             a[1] = one_in(r, 5) ? 0 : ptr_for_write(w, &len);
+        if (len < 8)
+            a[1] = 0;       /* the scratch buffer's last bytes: the value would run past them */
         if (c->stub >= 0 && tame && one_in(r, 2))
             a[1] = (uintptr_t)w->scratch + 8 * below(r, SCRATCH / 8);  /* its own: the value is checked */
         break;
