@@ -266,6 +266,7 @@ static struct {
     struct worker workers[MAX_THREADS + 2];     /* the fuzzing threads, then the server, then the main thread */
     /* IPC: the handle table as the calls said it is (OWNER_*, or a worker's index + 1), the server, the audit. */
     int owner[IPC_HANDLES];
+    int published[MAX_THREADS];     /* each thread's latest endpoint, for the others to send to (-1: none) */
     int server_h;                   /* the server's endpoint, made before the workers start; -1: none */
     bool exchange;                  /* the bootstrap endpoint is the parent's exchange */
     int server_done;
@@ -1083,7 +1084,9 @@ static void check(struct worker *w, const struct call *c)
  *    so a reply from a server is checked word for word.
  *  - recv and reply_wait use a thread's own endpoints, or slots it does not
  *    hold (then it may take another thread's messages, which nobody checks),
- *    never the server's.
+ *    never the server's. Each thread publishes its latest endpoint
+ *    (C.published[]) and the others call and send there as to any slot they
+ *    do not hold, so receives get messages, buffers and handles too.
  *  - Received bytes go where writes are safe (ptr_for_write()): mostly the
  *    thread's arena, with a canary after the receive buffer.
  */
@@ -1169,7 +1172,9 @@ static int held_find(const struct worker *w, int64_t h)
 /* Held handle i is closed: forget it, remember its number as a stale one. */
 static void held_forget(struct worker *w, int i)
 {
-    int h = w->held[i].h;
+    int h = w->held[i].h, published = h;
+    if (w->index < C.nthreads)
+        __atomic_compare_exchange_n(&C.published[w->index], &published, -1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     memmove(&w->held[i], &w->held[i + 1], (size_t)(w->nheld - i - 1) * sizeof(w->held[0]));
     w->nheld--;
     w->closed[w->closed_next++ % IPC_CLOSED] = h;
@@ -1325,7 +1330,10 @@ static int64_t pick_slot(struct worker *w, enum slot_class *cls, struct held *he
         }
         /* fall through */
     default: {
-        int64_t h = w->nclosed && one_in(r, 2) ? w->closed[below(r, (uint64_t)w->nclosed)] : (int64_t)below(r, IPC_HANDLES);
+        /* Another thread's endpoint (which it may close any moment), a number we closed lately, any slot. */
+        int64_t h = __atomic_load_n(&C.published[below(r, (uint64_t)C.nthreads)], __ATOMIC_RELAXED);
+        if (h < 0 || one_in(r, 2))
+            h = w->nclosed && one_in(r, 2) ? w->closed[below(r, (uint64_t)w->nclosed)] : (int64_t)below(r, IPC_HANDLES);
         int i = held_find(w, h);
         if (i >= 0) {
             *held = w->held[i];
@@ -1359,7 +1367,7 @@ static bool always_writable(const struct worker *w, uintptr_t p, size_t len)
 }
 
 /* A struct ipc_ext in the thread's arena, mostly sane: buffers, a handle to pass, a short timeout. */
-static void shape_ext(struct worker *w, struct ipc_plan *p, long now)
+static void shape_ext(struct worker *w, struct ipc_plan *p, long nr, long now)
 {
     struct rng *r = &w->rng;
     uintptr_t arena = C.rw[w->index];
@@ -1406,6 +1414,10 @@ static void shape_ext(struct worker *w, struct ipc_plan *p, long now)
     if (one_in(r, 3)) {
         int64_t s = pick_slot(w, &p->sc, &p->sh, true, false);
         e->shandle = (int32_t)s;
+    }
+    if (nr == SYS_ipc_recv && !one_in(r, 4)) {
+        e->slen = 0;            /* recv sends nothing: mostly a receive that gets past its arguments */
+        e->shandle = -1;
     }
     classify_shandle(w, p);
     if (one_in(r, 16))
@@ -1496,7 +1508,7 @@ static void ipc_shape(struct worker *w, struct call *c, struct ipc_plan *p, long
         /* fall through */
     default:
         p->xc = EXT_OK;
-        shape_ext(w, p, now);
+        shape_ext(w, p, c->nr, now);
         if (for_good && one_in(r, 2))
             p->e.timeout_ms = 0;
         a[5] = arena + (one_in(r, 8) ? 1 + below(r, 7) : 0) + 8 * below(r, (2 * PAGE - 64) / 8);
@@ -1691,7 +1703,11 @@ static void ipc_check(struct worker *w, struct call *c, const struct ipc_plan *p
     switch (c->nr) {
     case SYS_ipc_endpoint:
         if (r >= 0 && r < IPC_HANDLES)
+        {
             held_add(w, c, (int)r, IK_ENDPOINT, ++w->endpoints_made);
+            if (held_find(w, r) >= 0)
+                __atomic_store_n(&C.published[w->index], (int)r, __ATOMIC_RELAXED);
+        }
         else
             IPC_EXPECT(r == -EMFILE || r == -ENOMEM, "expected a handle, -EMFILE or -ENOMEM");
         return;
@@ -2300,6 +2316,8 @@ static int child_main(int argc, char **argv)
         w->cur_nr = -1;
         w->no_block = C.role == ROLE_WORKER_EXIT && i == 0;
         w->held_cap = held_cap < 2 ? 2 : held_cap > IPC_HELD_MAX ? IPC_HELD_MAX : held_cap;
+        if (i < C.nthreads)
+            C.published[i] = -1;
         rng_seed(&w->rng, C.seed ^ splitmix64((uint64_t)i + 1));
     }
     C.workers[C.nthreads + 1].tid = C.main_tid;
