@@ -7,9 +7,10 @@
  * documents. The parent runs `procs` such children for the whole run and,
  * meanwhile, brief ones one after another (a third of them killed by it at
  * a random moment); it watches for hangs and unexpected kills, and checks at
- * the end that every page came back. Not a test of the results' contents:
- * of survival, documented errors and leaks. Prints KTAP (suite "fuzz");
- * exit 0 only if all passed.
+ * the end that every page and every IPC endpoint came back. Not a test of
+ * the results' contents: of survival, documented errors and leaks (the IPC
+ * echo between the processes' servers and their callers excepted: section
+ * IPC). Prints KTAP (suite "fuzz"); exit 0 only if all passed.
  *
  *   fuzz [seconds[,seed[,procs[,threads[,trace]]]]]   (or the same as separate words)
  *
@@ -34,7 +35,8 @@
  *    (nothing printed) or bad pointers; CONSOLE_RAW is put back at the end;
  *  - calls that block are bounded by the run's end, except in its last
  *    second, where some block for good on purpose: then the process's exit
- *    must end them;
+ *    must end them; an IPC wait has a timeout of 1 to 20 ms, or fails at
+ *    once, or has somebody sure to answer it (section IPC);
  *  - one brief child in five is a hog: it holds nearly all free memory
  *    until its end, so the others meet -ENOMEM, refused stack expansions and
  *    failed copies. Every fuzz process touches all the memory it will use
@@ -77,6 +79,10 @@
 #define OVERDUE_MS 20000        /* the parent kills a child this long after its deadline */
 #define NOPS 64                 /* the `fuzz nop` children a child remembers, by pid % NOPS */
 #define NOP_KILL_BASE 200       /* a worker's kill of a nop child: status 200..219 (argc is at most 64) */
+#define IPC_HELD_MAX 8          /* IPC handles one thread holds at most (the process has IPC_HANDLES) */
+#define IPC_CLOSED 4            /* handle numbers a thread closed lately, tried again as stale ones */
+#define IPC_CANARY 16           /* bytes after a receive buffer that no message may reach */
+#define IPC_FILL 0xa5           /* what a receive buffer and its canary hold before the call */
 
 extern char _etext[], _erodata[];   /* user/user.ld */
 
@@ -147,7 +153,8 @@ static const struct {
     { EPERM, "EPERM" },   { ENOENT, "ENOENT" }, { ESRCH, "ESRCH" },   { EINTR, "EINTR" },     { EIO, "EIO" },
     { E2BIG, "E2BIG" },   { ENOEXEC, "ENOEXEC" }, { EBADF, "EBADF" }, { ECHILD, "ECHILD" },   { EAGAIN, "EAGAIN" },
     { ENOMEM, "ENOMEM" }, { EFAULT, "EFAULT" }, { EBUSY, "EBUSY" },   { EEXIST, "EEXIST" },   { ENODEV, "ENODEV" },
-    { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" }, { ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" },   { ETIMEDOUT, "ETIMEDOUT" },
+    { EINVAL, "EINVAL" }, { EMFILE, "EMFILE" }, { ENOSPC, "ENOSPC" }, { EPIPE, "EPIPE" },     { ERANGE, "ERANGE" },
+    { ENOSYS, "ENOSYS" }, { EMSGSIZE, "EMSGSIZE" }, { ETIMEDOUT, "ETIMEDOUT" },
 };
 
 static const char *errno_name(int e)
@@ -156,6 +163,31 @@ static const char *errno_name(int e)
         if (errnos[i].e == e)
             return errnos[i].name;
     return NULL;
+}
+
+/*
+ * A syscall with the six argument registers in and out (uapi/syscalls.h:
+ * the kernel preserves them, but a received IPC message comes back in them).
+ */
+struct regs6 {
+    uint64_t rdi, rsi, rdx, r10, r8, r9;
+};
+
+static long syscall_io(long nr, struct regs6 *x)
+{
+    register uint64_t rdi __asm__("rdi") = x->rdi;
+    register uint64_t rsi __asm__("rsi") = x->rsi;
+    register uint64_t rdx __asm__("rdx") = x->rdx;
+    register uint64_t r10 __asm__("r10") = x->r10;
+    register uint64_t r8 __asm__("r8") = x->r8;
+    register uint64_t r9 __asm__("r9") = x->r9;
+    long ret = nr;
+    __asm__ volatile("syscall"
+                     : "+a"(ret), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                     :
+                     : "rcx", "r11", "memory");
+    *x = (struct regs6){ rdi, rsi, rdx, r10, r8, r9 };
+    return ret;
 }
 
 /* ---------------------------------------------------------------- statistics */
@@ -174,6 +206,22 @@ struct stats {
 
 enum role { ROLE_EXIT, ROLE_WORKER_EXIT, ROLE_KILL_SELF, ROLE_THREADS_EXIT, NROLES };
 static const char *const role_names[NROLES] = { "exit", "worker-exit", "kill-self", "threads-exit" };
+
+/* What an IPC handle a thread holds names (section IPC below). */
+enum ipc_kind {
+    IK_ENDPOINT,    /* an endpoint it made: receive and send */
+    IK_COPY,        /* a send-only copy of one of its endpoints (a server passed it back) */
+    IK_SERVER,      /* a send-only copy of this process's server's endpoint */
+    IK_PEER,        /* some fuzz process's server (from the parent's exchange) */
+    IK_EXCHANGE,    /* the bootstrap endpoint: the parent's exchange */
+    IK_UNKNOWN,     /* came with a message from a sender that cannot be named */
+};
+
+struct held {
+    int h;
+    enum ipc_kind kind;
+    uint32_t id;        /* IK_ENDPOINT, IK_COPY: which of the thread's endpoints */
+};
 
 struct worker {
     int index, tid;
@@ -196,6 +244,10 @@ struct worker {
     volatile bool blocked_for_good; /* in a call only the process's end returns from */
     volatile long cur_nr;           /* the call it is in, -1: none */
     volatile bool done;
+    struct held held[IPC_HELD_MAX]; /* its IPC handles, oldest first (C.owner[] says they are its) */
+    int nheld, held_cap;
+    int closed[IPC_CLOSED], nclosed, closed_next;
+    uint32_t endpoints_made;
 };
 
 static struct {
@@ -211,7 +263,18 @@ static struct {
     int nguards;
     int tids[MAX_THREADS];
     int gate, ready, done, exit_now, final_status, never;
-    struct worker workers[MAX_THREADS];
+    struct worker workers[MAX_THREADS + 2];     /* the fuzzing threads, then the server, then the main thread */
+    /* IPC: the handle table as the calls said it is (OWNER_*, or a worker's index + 1), the server, the audit. */
+    int owner[IPC_HANDLES];
+    int published[MAX_THREADS];     /* each thread's latest endpoint, for the others to send to (-1: none) */
+    int server_h;                   /* the server's endpoint, made before the workers start; -1: none */
+    bool exchange;                  /* the bootstrap endpoint is the parent's exchange */
+    int server_done;
+    struct {
+        unsigned long messages, calls_dropped, passed_back, timeouts;
+    } srv;
+    int audit;                      /* 0 not run; else handles the table held, + 1 */
+    int audit_full;                 /* endpoints a full table took */
     struct {
         int pid, argc;      /* written by the spawner once spawn returns: a reaper may see it late */
     } nops[NOPS];
@@ -219,7 +282,7 @@ static struct {
 
 static char arg255[EXEC_ARG_LEN_MAX], arg256[EXEC_ARG_LEN_MAX + 1];     /* the longest argument, and one byte more */
 
-static struct stats worker_stats[MAX_THREADS];
+static struct stats worker_stats[MAX_THREADS + 2];   /* as C.workers */
 
 long fuzz_stub_runs;    /* threads started at stub_entry: thread_exit calls (the stub counts them itself) */
 
@@ -474,7 +537,7 @@ static bool may_block(struct worker *w, long now)
 
 static bool is_sibling(int tid)
 {
-    if (tid == C.main_tid)
+    if (tid == C.main_tid || tid == C.workers[C.nthreads].tid)   /* the main thread, the server */
         return true;
     for (int i = 0; i < C.nthreads; i++)
         if (C.tids[i] == tid)
@@ -603,6 +666,8 @@ static void shape(struct worker *w, struct call *c, long now)
             a[0] = one_in(r, 3) ? (uint64_t)-1 : one_in(r, 2) ? (uint64_t)(int64_t)some_nop(r) : any_value(w);
         if (tame || !write_safe(w, a[1], 4))
             a[1] = one_in(r, 4) ? 0 : ptr_for_write(w, &len);
+        if (len < 4)
+            a[1] = 0;       /* the scratch buffer's last bytes: the status would run past them */
         if (tame && one_in(r, 2))
             a[1] = (uintptr_t)w->scratch + 4 * below(r, SCRATCH / 4);  /* its own: the status is checked */
         break;
@@ -633,6 +698,8 @@ static void shape(struct worker *w, struct call *c, long now)
         }
         if (tame || !write_safe(w, a[1], 8))
             a[1] = one_in(r, 5) ? 0 : ptr_for_write(w, &len);
+        if (len < 8)
+            a[1] = 0;       /* the scratch buffer's last bytes: the value would run past them */
         if (c->stub >= 0 && tame && one_in(r, 2))
             a[1] = (uintptr_t)w->scratch + 8 * below(r, SCRATCH / 8);  /* its own: the value is checked */
         break;
@@ -786,7 +853,7 @@ static void violation(struct worker *w, const struct call *c, const char *fmt, .
 
 static void violation(struct worker *w, const struct call *c, const char *fmt, ...)
 {
-    char why[160];
+    char why[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
@@ -990,6 +1057,942 @@ static void check(struct worker *w, const struct call *c)
     }
 }
 
+/* ---------------------------------------------------------------- IPC (uapi/ipc.h) */
+
+/*
+ * The seven IPC calls are shaped and checked here, not in shape() and
+ * check(): what they may return depends on the process's handle table, which
+ * its threads change under each other, and on who serves an endpoint. The
+ * rules that keep the checks sound and every wait bounded:
+ *  - C.owner[] is the table as the calls said it is: a slot is a thread's
+ *    from the return of the call that gave it until that thread closes it.
+ *    A thread closes only its own handles and numbers that are never
+ *    handles, so a handle it holds is held: -EBADF for it, or another call
+ *    handing out the same number, is a finding. A slot nobody holds may be
+ *    filled by another thread's call at any moment, so -EBADF for it is
+ *    checked by the audit at the end (ipc_audit()), once the others are gone
+ *    or still.
+ *  - Every wait is bounded: a timeout of 1 to 20 ms, or none only where the
+ *    call fails at once (a bad handle, recv on a send-only one, recv with a
+ *    handle to pass) or somebody answers it (the process's server, the
+ *    parent's exchange). In the last second a few calls wait for good on an
+ *    endpoint nobody serves, and the process's end must end them.
+ *  - Each process runs a server thread (server_main()) that answers every
+ *    call with its echo: label ~label, the words reversed, the buffer
+ *    reversed, a passed handle passed back. Nobody else receives on a
+ *    server's endpoint, and the exchange hands out servers' endpoints only,
+ *    so a reply from a server is checked word for word.
+ *  - recv and reply_wait use a thread's own endpoints, or slots it does not
+ *    hold (then it may take another thread's messages, which nobody checks),
+ *    never the server's. Each thread publishes its latest endpoint
+ *    (C.published[]) and the others call and send there as to any slot they
+ *    do not hold, so receives get messages, buffers and handles too.
+ *  - Received bytes go where writes are safe (ptr_for_write()): mostly the
+ *    thread's arena, with a canary after the receive buffer.
+ */
+
+static void count(struct worker *w, const struct call *c);
+
+#define OWNER_FREE 0
+#define OWNER_CLOSING (-1)          /* its holder is closing it: the number may come back from any call */
+#define OWNER_SERVER (MAX_THREADS + 1)
+#define OWNER_MAIN (MAX_THREADS + 2)
+
+/* The parent's exchange (the bootstrap endpoint): labels a fuzzed call does not pick by chance. */
+#define EXCH_DEPOSIT 0x4558434844455001ull  /* shandle: a server's endpoint, to keep and hand out */
+#define EXCH_GET 0x4558434847455402ull      /* any call gets EXCH_PEER and a kept endpoint (or none); this asks */
+#define EXCH_PEER 0x4558434850454503ull     /* the exchange's reply to every call */
+#define EXCH_FLUSH 0x45584348464c5504ull    /* the parent, at the end: close every kept handle */
+
+static uint8_t ipc_pattern[MAX_THREADS + 1][2 * IPC_BUF_MAX];  /* what each thread sends (the kernel only reads it) */
+
+static bool is_ipc_nr(long nr)
+{
+    return nr >= SYS_ipc_endpoint && nr <= SYS_ipc_bootstrap;
+}
+
+static bool receives(long nr)
+{
+    return nr == SYS_ipc_recv || nr == SYS_ipc_reply_wait;
+}
+
+static int owner_tag(const struct worker *w)
+{
+    return w->index < C.nthreads ? w->index + 1 : w->index == C.nthreads ? OWNER_SERVER : OWNER_MAIN;
+}
+
+static const char *owner_name(int who)
+{
+    return who == OWNER_SERVER ? "the server" : who == OWNER_MAIN ? "the main thread" : "a fuzzing thread";
+}
+
+/* ---------------------------------------------------------------- the table as the calls said */
+
+/* A call gave handle h to `who`: nobody may hold it already. */
+static void owner_take(struct worker *w, const struct call *c, int h, int who)
+{
+    int old = __atomic_exchange_n(&C.owner[h], who, __ATOMIC_ACQ_REL);
+    if (old != OWNER_FREE && old != OWNER_CLOSING)
+        violation(w, c, "handle %d given out while %s holds it", h, owner_name(old));
+}
+
+/* Closing h: from here on another thread's call may get the number. */
+static void owner_closing(int h)
+{
+    __atomic_store_n(&C.owner[h], OWNER_CLOSING, __ATOMIC_RELEASE);
+}
+
+/* After the close: free (unless a call gave the number out already), or `who`'s again if it did not close. */
+static void owner_closed(int h, int who, bool closed)
+{
+    int expect = OWNER_CLOSING;
+    __atomic_compare_exchange_n(&C.owner[h], &expect, closed ? OWNER_FREE : who, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+}
+
+/* Close `who`'s handle h for good (a refusal for want of a stack page is tried again a while). */
+static long owner_close(int h, int who)
+{
+    long r;
+    owner_closing(h);
+    for (int tries = 0; (r = sys_ipc_close(h)) == -ENOMEM && tries < 1000; tries++)
+        sys_yield();
+    owner_closed(h, who, r == 0);
+    return r;
+}
+
+static int held_find(const struct worker *w, int64_t h)
+{
+    for (int i = 0; i < w->nheld; i++)
+        if (w->held[i].h == h)
+            return i;
+    return -1;
+}
+
+/* Held handle i is closed: forget it, remember its number as a stale one. */
+static void held_forget(struct worker *w, int i)
+{
+    int h = w->held[i].h, published = h;
+    if (w->index < C.nthreads)
+        __atomic_compare_exchange_n(&C.published[w->index], &published, -1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    memmove(&w->held[i], &w->held[i + 1], (size_t)(w->nheld - i - 1) * sizeof(w->held[0]));
+    w->nheld--;
+    w->closed[w->closed_next++ % IPC_CLOSED] = h;
+    if (w->nclosed < IPC_CLOSED)
+        w->nclosed++;
+}
+
+/*
+ * Is a copy of endpoint `id` dead? The receive right never leaves the
+ * thread that made it: the endpoint lives while that thread holds it.
+ */
+static bool copy_dead(const struct worker *w, const struct held *copy)
+{
+    if (copy->kind != IK_COPY)
+        return false;
+    for (int i = 0; i < w->nheld; i++)
+        if (w->held[i].kind == IK_ENDPOINT && w->held[i].id == copy->id)
+            return false;
+    return true;
+}
+
+/* Close held handle i (bookkeeping, not a fuzzed call); false if the kernel kept refusing. */
+static bool held_close(struct worker *w, int i)
+{
+    struct call c = { .nr = SYS_ipc_close, .a = { (uint64_t)w->held[i].h }, .stub = -1 };
+    c.ret = owner_close(w->held[i].h, owner_tag(w));
+    if (c.ret == -ENOMEM)
+        return false;
+    EXPECT(w, &c, c.ret == 0, "a handle it holds would not close");
+    held_forget(w, i);
+    return true;
+}
+
+/* A call gave us handle h: ours now (the oldest goes when we hold our share). */
+static void held_add(struct worker *w, const struct call *c, int h, enum ipc_kind kind, uint32_t id)
+{
+    owner_take(w, c, h, owner_tag(w));
+    if (w->nheld == w->held_cap && !held_close(w, 0)) {
+        owner_close(h, owner_tag(w));
+        return;
+    }
+    w->held[w->nheld++] = (struct held){ .h = h, .kind = kind, .id = id };
+}
+
+/* ---------------------------------------------------------------- one IPC call: its plan */
+
+enum slot_class {
+    SLOT_NONE,      /* shandle -1 */
+    SLOT_HELD,      /* one of this thread's handles */
+    SLOT_SERVER,    /* the server's endpoint (sends only, from here) */
+    SLOT_BAD,       /* never a handle: at or past IPC_HANDLES (h: negative too) */
+    SLOT_NEGATIVE,  /* shandle below -1: uapi/ipc.h names -1 only */
+    SLOT_OTHER,     /* a slot this thread does not hold: free, closed lately, or another thread's */
+};
+
+enum ext_class {
+    EXT_NONE,       /* ext 0 */
+    EXT_ZEROS,      /* read-only zeros: no buffers, shandle 0, no timeout */
+    EXT_FAULT,      /* an address that faults */
+    EXT_EDGE,       /* the struct runs into a guard page */
+    EXT_OK,         /* a struct ipc_ext in the thread's arena */
+};
+
+struct ipc_plan {
+    enum slot_class hc, sc;
+    struct held h, sh;          /* SLOT_HELD: the handle's record */
+    bool h_dead;                /* h is a copy of an endpoint of ours we closed: a send must get -EPIPE */
+    enum ext_class xc;
+    struct ipc_ext e;           /* what the kernel reads (EXT_NONE: shandle -1, the rest 0) */
+    bool pattern;               /* sbuf is the thread's pattern at pattern_off: a server's echo can be checked */
+    uint32_t pattern_off;
+    bool sbuf_may_fault;        /* sbuf passes the range check but may not be readable */
+    bool rbuf_may_fault;        /* rbuf passes the range check but may not be writable */
+    size_t fill;                /* rbuf is in the arena, IPC_FILL for this many bytes (up to rcap, and the canary) */
+    uint64_t label, w[3];
+    int op;                     /* ipc_bootstrap's */
+};
+
+static const char *const slot_names[] = { "none", "held", "server", "bad", "negative", "other" };
+static const char *const kind_names[] = { "endpoint", "copy", "server", "peer", "exchange", "unknown" };
+static const char *const ext_names[] = { "none", "zeros", "fault", "edge", "ok" };
+
+static void plan_str(const struct ipc_plan *p, char *buf, size_t n)
+{
+    char h[32];
+    snprintf(h, sizeof(h), "%s", slot_names[p->hc]);
+    if (p->hc == SLOT_HELD)
+        snprintf(h, sizeof(h), "held %s%s", kind_names[p->h.kind], p->h_dead ? " (dead)" : "");
+    snprintf(buf, n, "h %s; ext %s: slen %lu rcap %lu shandle %d (%s) reserved %u timeout %lu", h,
+             ext_names[p->xc], (unsigned long)p->e.slen, (unsigned long)p->e.rcap, p->e.shandle, slot_names[p->sc],
+             p->e.reserved, (unsigned long)p->e.timeout_ms);
+}
+
+static void ipc_violation(struct worker *w, const struct call *c, const struct ipc_plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void ipc_violation(struct worker *w, const struct call *c, const struct ipc_plan *p, const char *fmt, ...)
+{
+    char why[128], plan[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    plan_str(p, plan, sizeof(plan));
+    violation(w, c, "%s [%s]", why, plan);
+}
+
+#define IPC_EXPECT(cond, ...)                           \
+    do {                                                \
+        if (!(cond))                                    \
+            ipc_violation(w, c, p, __VA_ARGS__);        \
+    } while (0)
+
+/* A timeout that bounds the wait by the run's end: mostly a few ms, at most 20. */
+static uint64_t ipc_timeout(struct worker *w, long now)
+{
+    return bounded_ms(w, one_in(&w->rng, 4) ? 1 + below(&w->rng, 20) : 1 + below(&w->rng, 4), 20, now);
+}
+
+/*
+ * A handle number for h (or, with for_pass, for shandle): one of ours, the
+ * server's, one that is never a handle, or a slot we do not hold. With
+ * no_server the server's is left out (recv, reply_wait).
+ */
+static int64_t pick_slot(struct worker *w, enum slot_class *cls, struct held *held, bool for_pass, bool no_server)
+{
+    static const int64_t bad_h[] = { IPC_HANDLES, IPC_HANDLES + 1, 64, 99999, 0x7fffffff, 0x80000000l,
+                                     0xffffffffl, 0x100000000l, -1, -2, -IPC_HANDLES, (int64_t)0x8000000000000000ull };
+    static const int32_t bad_shandle[] = { IPC_HANDLES, IPC_HANDLES + 1, 64, 99999, 0x7fffffff };
+    static const int32_t negative_shandle[] = { -2, -IPC_HANDLES, -0x7fffffff - 1 };
+    struct rng *r = &w->rng;
+    switch (below(r, 16)) {
+    case 0: case 1: case 2: case 3: case 4: case 5: case 6:
+        if (w->nheld) {
+            *held = w->held[below(r, (uint64_t)w->nheld)];
+            *cls = SLOT_HELD;
+            return held->h;
+        }
+        /* fall through */
+    case 7: case 8:
+        if (C.server_h >= 0 && !no_server) {
+            *cls = SLOT_SERVER;
+            return C.server_h;
+        }
+        /* fall through */
+    case 9: case 10:
+        *cls = SLOT_BAD;
+        return for_pass ? PICK(r, bad_shandle) : PICK(r, bad_h);
+    case 11:
+        if (for_pass) {
+            *cls = SLOT_NEGATIVE;
+            return PICK(r, negative_shandle);
+        }
+        /* fall through */
+    default: {
+        /* Another thread's endpoint (which it may close any moment), a number we closed lately, any slot. */
+        int64_t h = __atomic_load_n(&C.published[below(r, (uint64_t)C.nthreads)], __ATOMIC_RELAXED);
+        if (h < 0 || one_in(r, 2))
+            h = w->nclosed && one_in(r, 2) ? w->closed[below(r, (uint64_t)w->nclosed)] : (int64_t)below(r, IPC_HANDLES);
+        int i = held_find(w, h);
+        if (i >= 0) {
+            *held = w->held[i];
+            *cls = SLOT_HELD;
+        } else if (h == C.server_h) {
+            *cls = no_server ? SLOT_BAD : SLOT_SERVER;
+            return no_server ? IPC_HANDLES : h;
+        } else {
+            *cls = SLOT_OTHER;
+        }
+        return h;
+    }
+    }
+}
+
+static void classify_shandle(struct worker *w, struct ipc_plan *p)
+{
+    int32_t s = p->e.shandle;
+    int i = held_find(w, s);
+    p->sc = s == -1 ? SLOT_NONE : s < -1 ? SLOT_NEGATIVE : s >= IPC_HANDLES ? SLOT_BAD : i >= 0 ? SLOT_HELD
+          : s == C.server_h ? SLOT_SERVER : SLOT_OTHER;
+    if (i >= 0)
+        p->sh = w->held[i];
+}
+
+/* Is the whole of [p, p + len) in this thread's arena or scratch, where writes cannot fault? */
+static bool always_writable(const struct worker *w, uintptr_t p, size_t len)
+{
+    uintptr_t a = C.rw[w->index], s = (uintptr_t)w->scratch;
+    return (in(p, a, RW_PAGES * PAGE) && len <= a + RW_PAGES * PAGE - p) || (in(p, s, SCRATCH) && len <= s + SCRATCH - p);
+}
+
+/* A struct ipc_ext in the thread's arena, mostly sane: buffers, a handle to pass, a short timeout. */
+static void shape_ext(struct worker *w, struct ipc_plan *p, long nr, long now)
+{
+    struct rng *r = &w->rng;
+    uintptr_t arena = C.rw[w->index];
+    struct ipc_ext *e = &p->e;
+    static const uint64_t huge[] = { IPC_BUF_MAX + 1, PAGE, 0x10000, 0x7fffffff, 0x80000000ul, ~0ull, ~0ull >> 1 };
+
+    switch (below(r, 20)) {
+    case 0: case 1: case 2: case 3: case 4: case 5: case 6: e->slen = 0; break;
+    case 7: e->slen = IPC_BUF_MAX; break;
+    case 8: e->slen = PICK(r, huge); break;
+    case 9: e->slen = any_len(w); break;
+    default: e->slen = below(r, IPC_BUF_MAX + 1); break;
+    }
+    if (e->slen && e->slen <= IPC_BUF_MAX && !one_in(r, 6)) {
+        p->pattern = true;
+        p->pattern_off = (uint32_t)below(r, IPC_BUF_MAX + 1);
+        e->sbuf = &ipc_pattern[w->index][p->pattern_off];
+    } else {
+        e->sbuf = (const void *)(one_in(r, 2) ? bad_ptr(r) : ptr_for_read(w));
+        p->sbuf_may_fault = !never_mapped((uintptr_t)e->sbuf);
+    }
+
+    switch (below(r, 10)) {
+    case 0: case 1: case 2: e->rcap = 0; break;
+    case 3: case 4: case 5: e->rcap = IPC_BUF_MAX; break;
+    case 6: e->rcap = below(r, IPC_BUF_MAX); break;
+    case 7: e->rcap = IPC_BUF_MAX + 1 + below(r, 2 * PAGE); break;     /* the kernel copies IPC_BUF_MAX at most */
+    default: e->rcap = one_in(r, 2) ? PICK(r, huge) : any_len(w); break;
+    }
+    size_t room = e->rcap < IPC_BUF_MAX ? e->rcap : IPC_BUF_MAX;    /* what a message may write */
+    if (!one_in(r, 4)) {
+        p->fill = room + IPC_CANARY;
+        e->rbuf = (void *)(arena + 2 * PAGE + below(r, PAGE));
+    } else {
+        size_t len = room;
+        e->rbuf = (void *)ptr_for_write(w, &len);
+        if (len < room)
+            e->rcap = len;          /* the scratch buffer's room */
+        room = len;
+        p->rbuf_may_fault = !always_writable(w, (uintptr_t)e->rbuf, room);
+    }
+
+    e->shandle = -1;
+    if (one_in(r, 3)) {
+        int64_t s = pick_slot(w, &p->sc, &p->sh, true, false);
+        e->shandle = (int32_t)s;
+    }
+    if (nr == SYS_ipc_recv && !one_in(r, 4)) {
+        e->slen = 0;            /* recv sends nothing: mostly a receive that gets past its arguments */
+        e->shandle = -1;
+    }
+    classify_shandle(w, p);
+    if (one_in(r, 16))
+        e->reserved = one_in(r, 2) ? 1u << below(r, 32) : (uint32_t)rnd(r);
+    e->timeout_ms = ipc_timeout(w, now);
+}
+
+/*
+ * Shape an IPC call: c->a[] gets the registers (h, label, w0, w1, w2, ext;
+ * ipc_bootstrap: op, h; ipc_close: h), p what the checker needs. c->blocks
+ * when it may wait for good.
+ */
+static void ipc_shape(struct worker *w, struct call *c, struct ipc_plan *p, long now)
+{
+    struct rng *r = &w->rng;
+    uint64_t *a = c->a;
+    *p = (struct ipc_plan){ .e = { .shandle = -1 } };
+    for (int i = 0; i < 6; i++)
+        a[i] = any_value(w);
+
+    switch (c->nr) {
+    case SYS_ipc_endpoint:
+        return;     /* its arguments are ignored: any_value's junk */
+    case SYS_ipc_close:
+        if (w->nheld && !one_in(r, 4)) {
+            p->hc = SLOT_HELD;
+            p->h = w->held[below(r, (uint64_t)w->nheld)];
+            a[0] = (uint64_t)p->h.h;
+        } else {
+            p->hc = SLOT_BAD;
+            do
+                a[0] = (uint64_t)pick_slot(w, &p->hc, &p->h, false, true);
+            while (p->hc != SLOT_BAD);
+        }
+        return;
+    case SYS_ipc_bootstrap: {
+        static const uint64_t ops[] = { 0, 3, 4, 0x101, (uint64_t)-1, 0x100000001ull };
+        int pick = (int)below(r, 10);
+        p->op = pick < 5 ? IPC_BOOTSTRAP_GET : pick < 8 ? IPC_BOOTSTRAP_SET : -1;
+        a[0] = p->op > 0 ? (uint64_t)p->op : PICK(r, ops);
+        a[1] = (uint64_t)pick_slot(w, &p->hc, &p->h, false, false);
+        /* Without the exchange a receive handle of ours would become the bootstrap endpoint: none of those. */
+        if (p->op == IPC_BOOTSTRAP_SET && !C.exchange && p->hc != SLOT_BAD &&
+            !(p->hc == SLOT_HELD && p->h.kind != IK_ENDPOINT)) {
+            p->hc = SLOT_BAD;
+            a[1] = IPC_HANDLES;
+        }
+        return;
+    }
+    default:
+        break;
+    }
+
+    bool recv = c->nr == SYS_ipc_recv, rcv = receives(c->nr);
+    a[0] = (uint64_t)pick_slot(w, &p->hc, &p->h, false, rcv);
+    p->h_dead = p->hc == SLOT_HELD && copy_dead(w, &p->h);
+    if (recv)
+        a[1] = a[2] = a[3] = a[4] = 0;
+    if (c->nr == SYS_ipc_call && p->hc == SLOT_HELD && p->h.kind == IK_EXCHANGE && one_in(r, 2))
+        a[1] = EXCH_GET;
+    p->label = a[1];
+    p->w[0] = a[2];
+    p->w[1] = a[3];
+    p->w[2] = a[4];
+
+    /* Waits with no timeout: where the call fails at once, where somebody answers it, or in the last second. */
+    bool fails_at_once = p->hc == SLOT_BAD || (rcv && p->hc == SLOT_HELD && p->h.kind != IK_ENDPOINT);
+    /* (A hog's server may be refused a stack page until the hog ends, after the calls are due back.) */
+    bool answered = !rcv && !C.hog && (p->hc == SLOT_SERVER || (p->hc == SLOT_HELD && (p->h.kind == IK_SERVER ||
+                                                                (p->h.kind == IK_EXCHANGE && C.exchange))));
+    bool for_good = may_block(w, now);
+    uintptr_t arena = C.rw[w->index];
+    switch (below(r, 20)) {
+    case 0: case 1:
+        if (fails_at_once || answered || for_good) {
+            p->xc = EXT_NONE;
+            a[5] = 0;
+            break;
+        }
+        /* fall through */
+    case 2:
+        if (fails_at_once || answered || for_good || recv) {   /* recv with shandle 0: -EINVAL at once */
+            p->xc = EXT_ZEROS;
+            p->e = (struct ipc_ext){ .shandle = 0 };
+            a[5] = C.ro + 8 * below(r, (RO_PAGES * PAGE - sizeof(struct ipc_ext)) / 8);
+            break;
+        }
+        /* fall through */
+    default:
+        p->xc = EXT_OK;
+        shape_ext(w, p, c->nr, now);
+        if (for_good && one_in(r, 2))
+            p->e.timeout_ms = 0;
+        a[5] = arena + (one_in(r, 8) ? 1 + below(r, 7) : 0) + 8 * below(r, (2 * PAGE - 64) / 8);
+        memcpy((void *)a[5], &p->e, sizeof(p->e));
+        if (p->fill)
+            memset(p->e.rbuf, IPC_FILL, p->fill);
+        break;
+    case 3:
+        p->xc = EXT_FAULT;
+        a[5] = bad_ptr(r);
+        if (a[5] == 0)
+            a[5] = 8;       /* 0 is no ext at all */
+        break;
+    case 4: {
+        p->xc = EXT_EDGE;
+        size_t in_arena = 1 + below(r, sizeof(struct ipc_ext) - 1);
+        struct ipc_ext junk = { .shandle = -1, .timeout_ms = 1 };
+        a[5] = arena + RW_PAGES * PAGE - in_arena;
+        memcpy((void *)a[5], &junk, in_arena);
+        break;
+    }
+    }
+    if (p->xc == EXT_ZEROS)
+        classify_shandle(w, p);
+    c->blocks = (p->xc == EXT_NONE || p->xc == EXT_ZEROS || (p->xc == EXT_OK && !p->e.timeout_ms)) &&
+                !fails_at_once && !answered && !(recv && p->xc == EXT_ZEROS);
+}
+
+/* ---------------------------------------------------------------- one IPC call: its result */
+
+struct eset {
+    uint64_t bits[2];       /* errnos below 128 */
+};
+
+static void eset_add(struct eset *s, int e)
+{
+    s->bits[e / 64] |= 1ull << (e % 64);
+}
+
+static bool eset_has(const struct eset *s, long e)
+{
+    return e > 0 && e < 128 && (s->bits[e / 64] >> (e % 64) & 1);
+}
+
+static bool eset_empty(const struct eset *s)
+{
+    return !s->bits[0] && !s->bits[1];
+}
+
+static const char *eset_str(const struct eset *s, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int e = 1; e < 128 && used < n; e++)
+        if (eset_has(s, e))
+            used += (size_t)snprintf(buf + used, n - used, "%s-%s", used ? " or " : "", errno_name(e) ? errno_name(e) : "?");
+    return buf;
+}
+
+static bool handle_can_receive(const struct held *h)
+{
+    return h->kind == IK_ENDPOINT;
+}
+
+/* Is the endpoint behind p's handle known to be alive (a send to it cannot get -EPIPE)? */
+static bool target_alive(const struct ipc_plan *p)
+{
+    if (p->hc == SLOT_SERVER)
+        return true;
+    if (p->hc != SLOT_HELD)
+        return false;
+    return p->h.kind == IK_ENDPOINT || (p->h.kind == IK_COPY && !p->h_dead) || p->h.kind == IK_SERVER ||
+           (p->h.kind == IK_EXCHANGE && C.exchange);
+}
+
+static bool target_is_server(const struct ipc_plan *p)
+{
+    return p->hc == SLOT_SERVER || (p->hc == SLOT_HELD && (p->h.kind == IK_SERVER || p->h.kind == IK_PEER));
+}
+
+/*
+ * The errors p's arguments make certain (must) and possible (maybe), for
+ * call, send, recv and reply_wait. uapi/ipc.h gives no order among them: a
+ * call with several wrong must fail with one of them.
+ */
+static void ipc_expect(long nr, const struct ipc_plan *p, struct eset *must, struct eset *maybe)
+{
+    const struct ipc_ext *e = &p->e;
+    bool rcv = receives(nr);
+    if (p->xc == EXT_FAULT || p->xc == EXT_EDGE) {
+        eset_add(must, EFAULT);
+    } else {
+        if (e->reserved)
+            eset_add(must, EINVAL);
+        if (e->slen > IPC_BUF_MAX)
+            eset_add(must, EMSGSIZE);
+        if ((e->slen && (!access_ok((uintptr_t)e->sbuf, e->slen) || never_mapped((uintptr_t)e->sbuf))) ||
+            (e->rcap && !access_ok((uintptr_t)e->rbuf, e->rcap)))
+            eset_add(must, EFAULT);
+        if (e->slen && p->sbuf_may_fault)
+            eset_add(maybe, EFAULT);
+        if (nr == SYS_ipc_recv && (e->slen || e->shandle >= 0))
+            eset_add(must, EINVAL);
+        if (nr != SYS_ipc_recv && p->sc == SLOT_BAD)
+            eset_add(must, EBADF);
+        if (nr != SYS_ipc_recv && (p->sc == SLOT_OTHER || p->sc == SLOT_NEGATIVE))
+            eset_add(maybe, EBADF);
+        if (nr != SYS_ipc_send && e->rcap && p->rbuf_may_fault)
+            eset_add(maybe, EFAULT);    /* the copy out of a message that came */
+    }
+    if (p->hc == SLOT_BAD)
+        eset_add(must, EBADF);
+    if (p->hc == SLOT_OTHER) {
+        eset_add(maybe, EBADF);
+        eset_add(maybe, EPERM);
+        eset_add(maybe, EPIPE);
+    }
+    if (rcv && p->hc == SLOT_HELD && !handle_can_receive(&p->h))
+        eset_add(must, EPERM);
+    if (!rcv && p->hc == SLOT_HELD && p->h_dead)
+        eset_add(must, EPIPE);
+}
+
+/* A message (or reply) arrived: what uapi/ipc.h says of its registers, the buffer, the handle. */
+static void ipc_check_message(struct worker *w, struct call *c, const struct ipc_plan *p, const struct regs6 *x)
+{
+    int pid = (int)x->rdi, handle = IPC_INFO_HANDLE(x->r9);
+    uint32_t len = IPC_INFO_LEN(x->r9);
+    bool fields = p->xc == EXT_NONE || p->xc == EXT_ZEROS || p->xc == EXT_OK;
+
+    IPC_EXPECT(pid > 0, "sender pid %d", pid);
+    IPC_EXPECT(len <= IPC_BUF_MAX, "a buffer of %u bytes: more than IPC_BUF_MAX", len);
+    IPC_EXPECT(handle == -1 || handle == -EMFILE || (handle >= 0 && handle < IPC_HANDLES),
+               "received handle %d: not -1, -EMFILE or a handle", handle);
+    if (p->fill) {
+        const uint8_t *b = p->e.rbuf;
+        size_t got = len < p->e.rcap ? len : p->e.rcap;
+        for (size_t i = got; i < p->fill; i++)
+            if (b[i] != IPC_FILL) {
+                IPC_EXPECT(false, "byte %zu of the receive buffer written: the message had %u bytes, rcap %lu", i,
+                           len, (unsigned long)p->e.rcap);
+                break;
+            }
+    }
+
+    /* A server's echo: every word, the buffer reversed, the handle passed back (or none, if its table was full). */
+    if (c->nr == SYS_ipc_call && target_is_server(p)) {
+        IPC_EXPECT(x->rsi == ~p->label && x->rdx == p->w[2] && x->r10 == p->w[1] && x->r8 == p->w[0],
+                   "a server's reply is not the echo of the call: label %#lx, words %#lx %#lx %#lx",
+                   (unsigned long)x->rsi, (unsigned long)x->rdx, (unsigned long)x->r10, (unsigned long)x->r8);
+        if (p->hc == SLOT_SERVER || p->h.kind == IK_SERVER)
+            IPC_EXPECT(pid == C.pid, "our server's reply from pid %d", pid);
+        if (fields) {
+            IPC_EXPECT(len == p->e.slen, "a server's echo of %lu bytes is %u long", (unsigned long)p->e.slen, len);
+            if (p->sc == SLOT_NONE || p->sc == SLOT_NEGATIVE)
+                IPC_EXPECT(handle == -1, "a server passed back handle %d, and none was sent", handle);
+        }
+        if (p->pattern && p->fill && len == p->e.slen) {
+            const uint8_t *b = p->e.rbuf, *sent = &ipc_pattern[w->index][p->pattern_off];
+            size_t got = len < p->e.rcap ? len : p->e.rcap;
+            for (size_t i = 0; i < got; i++)
+                if (b[i] != sent[len - 1 - i]) {
+                    IPC_EXPECT(false, "a server's echo differs at byte %zu of %u", i, len);
+                    break;
+                }
+        }
+    }
+    if (c->nr == SYS_ipc_call && p->hc == SLOT_HELD && p->h.kind == IK_EXCHANGE && C.exchange)
+        IPC_EXPECT(x->rsi == EXCH_PEER, "the exchange's reply has label %#lx", (unsigned long)x->rsi);
+
+    if (handle < 0 || handle >= IPC_HANDLES)
+        return;
+    enum ipc_kind kind = IK_UNKNOWN;
+    uint32_t id = 0;
+    if (c->nr == SYS_ipc_call && target_is_server(p) && p->sc == SLOT_HELD) {
+        kind = p->sh.kind == IK_ENDPOINT ? IK_COPY : p->sh.kind;    /* what we passed, back */
+        id = p->sh.id;
+    } else if (c->nr == SYS_ipc_call && target_is_server(p) && p->sc == SLOT_SERVER) {
+        kind = IK_SERVER;
+    } else if (c->nr == SYS_ipc_call && p->hc == SLOT_HELD && p->h.kind == IK_EXCHANGE && C.exchange) {
+        kind = IK_PEER;
+    }
+    held_add(w, c, handle, kind, id);
+}
+
+/* Check an IPC call's result against uapi/ipc.h, and keep the thread's handles as the result says. */
+static void ipc_check(struct worker *w, struct call *c, const struct ipc_plan *p, const struct regs6 *x)
+{
+    long r = c->ret;
+    char buf[96];
+
+    switch (c->nr) {
+    case SYS_ipc_endpoint:
+        if (r >= 0 && r < IPC_HANDLES)
+        {
+            held_add(w, c, (int)r, IK_ENDPOINT, ++w->endpoints_made);
+            if (held_find(w, r) >= 0)
+                __atomic_store_n(&C.published[w->index], (int)r, __ATOMIC_RELAXED);
+        }
+        else
+            IPC_EXPECT(r == -EMFILE || r == -ENOMEM, "expected a handle, -EMFILE or -ENOMEM");
+        return;
+    case SYS_ipc_close:
+        if (p->hc == SLOT_HELD) {
+            owner_closed(p->h.h, owner_tag(w), r == 0);
+            if (r == 0)
+                held_forget(w, held_find(w, p->h.h));
+            else
+                IPC_EXPECT(r == -ENOMEM, "closing a handle it holds: expected 0");
+        } else {
+            IPC_EXPECT(r == -EBADF || r == -ENOMEM, "not a handle: expected -EBADF");
+        }
+        return;
+    case SYS_ipc_bootstrap:
+        if (r == -ENOMEM)
+            return;
+        if (p->op == IPC_BOOTSTRAP_GET) {
+            if (r >= 0 && r < IPC_HANDLES)
+                held_add(w, c, (int)r, C.exchange ? IK_EXCHANGE : IK_UNKNOWN, 0);
+            else
+                IPC_EXPECT(r == -EMFILE || (r == -ENOENT && !C.exchange),
+                           "IPC_BOOTSTRAP_GET: expected a handle or -EMFILE%s", C.exchange ? "" : " or -ENOENT");
+        } else if (p->op == IPC_BOOTSTRAP_SET) {
+            if (p->hc == SLOT_BAD)
+                IPC_EXPECT(r == -EBADF, "IPC_BOOTSTRAP_SET of no handle: expected -EBADF");
+            else if (p->hc == SLOT_HELD && !handle_can_receive(&p->h))
+                IPC_EXPECT(r == -EPERM, "IPC_BOOTSTRAP_SET of a send-only handle: expected -EPERM");
+            else if (C.exchange && p->hc != SLOT_OTHER)
+                IPC_EXPECT(r == -EBUSY, "IPC_BOOTSTRAP_SET while the exchange is set: expected -EBUSY");
+            else if (C.exchange)
+                IPC_EXPECT(r == -EBADF || r == -EPERM || r == -EBUSY, "expected -EBADF, -EPERM or -EBUSY");
+        } else {
+            IPC_EXPECT(r < 0, "an ipc_bootstrap op uapi/ipc.h does not define succeeded");
+        }
+        return;
+    default:
+        break;
+    }
+
+    if (r == -ENOMEM)
+        return;         /* refused before it ran, or no memory for the buffer (docs/DESIGN.md section 12) */
+    struct eset must = { { 0 } }, maybe = { { 0 } };
+    ipc_expect(c->nr, p, &must, &maybe);
+    if (!eset_empty(&must)) {
+        IPC_EXPECT(eset_has(&must, -r) || eset_has(&maybe, -r), "expected %s", eset_str(&must, buf, sizeof(buf)));
+        return;
+    }
+    uint64_t timeout = p->xc == EXT_OK ? p->e.timeout_ms : 0;
+    if (timeout && c->t0 >= 0 && c->t1 >= 0)
+        IPC_EXPECT(c->t1 - c->t0 <= (long)timeout + GRACE_MS, "took %ld ms with a timeout of %lu ms", c->t1 - c->t0,
+                   (unsigned long)timeout);
+    if (r == -ETIMEDOUT) {
+        IPC_EXPECT(timeout, "timed out with no timeout");
+        if (timeout && c->t0 >= 0 && c->t1 >= 0)
+            IPC_EXPECT(c->t1 - c->t0 + 1 >= (long)timeout, "timed out after %ld ms", c->t1 - c->t0);
+        return;
+    }
+    if (r == -EPIPE) {
+        IPC_EXPECT(c->nr == SYS_ipc_call || eset_has(&maybe, EPIPE) || (c->nr == SYS_ipc_send && !target_alive(p)),
+                   "-EPIPE from an endpoint that is alive");
+        return;
+    }
+    if (r != 0) {
+        IPC_EXPECT(eset_has(&maybe, -r), "expected 0, -ETIMEDOUT%s%s", c->nr == SYS_ipc_send ? "" : ", -EPIPE",
+                   eset_empty(&maybe) ? "" : " or the errors the arguments may give");
+        return;
+    }
+    if (c->nr != SYS_ipc_send)
+        ipc_check_message(w, c, p, x);
+}
+
+static void ipc_fuzz_one(struct worker *w, struct call *c, long now)
+{
+    struct ipc_plan plan, *p = &plan;
+    ipc_shape(w, c, p, now);
+    if (c->nr == SYS_ipc_close && p->hc == SLOT_HELD)
+        owner_closing(p->h.h);
+    if (c->blocks)
+        w->blocked_for_good = true;
+    if (C.trace) {
+        char s[160];
+        plan_str(p, s, sizeof(s));
+        printf("fuzz[c%d.t%d] %s(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx) [%s]%s\n", C.index, w->index, sys_names[c->nr],
+               (unsigned long)c->a[0], (unsigned long)c->a[1], (unsigned long)c->a[2], (unsigned long)c->a[3],
+               (unsigned long)c->a[4], (unsigned long)c->a[5], s, c->blocks ? " (may block for good)" : "");
+    }
+    w->st->row[c->nr].calls++;
+    w->cur_nr = c->nr;
+    struct regs6 x = { c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5] };
+    c->t0 = sys_uptime_ms();
+    c->ret = syscall_io(c->nr, &x);
+    c->t1 = sys_uptime_ms();
+    w->cur_nr = -1;
+    w->blocked_for_good = false;
+    count(w, c);
+    if (c->ret < -4095 || (c->ret < 0 && !errno_name((int)-c->ret)))
+        violation(w, c, "neither a result nor an errno uapi/errno.h defines");
+    ipc_check(w, c, p, &x);
+}
+
+/* ---------------------------------------------------------------- the process's server */
+
+/* Is every fuzzing thread back, or blocked for good on purpose? */
+static bool workers_back(void)
+{
+    for (int i = 0; i < C.nthreads; i++)
+        if (!C.workers[i].done && !C.workers[i].blocked_for_good)
+            return false;
+    return true;
+}
+
+/*
+ * Answers every call on C.server_h with its echo (label ~label, the words
+ * reversed, the buffer reversed, a passed handle passed back) until the
+ * fuzzing threads are back. Now and then it takes a call and drops it with a
+ * recv instead (its caller must get -EPIPE). Its own results are checked too.
+ */
+static void server_main(void *arg)
+{
+    struct worker *w = arg;
+    uint8_t in[IPC_BUF_MAX], out[IPC_BUF_MAX];
+    struct ipc_msg m = { 0 };
+    struct ipc_ext e = { .sbuf = out, .rbuf = in, .rcap = sizeof(in), .shandle = -1 };
+    bool drop = false;
+
+    prefault_stack();
+    while (!workers_back() || sys_uptime_ms() < C.deadline_ms) {
+        if (sys_uptime_ms() > C.deadline_ms + GRACE_MS)
+            break;      /* a thread still out is the main thread's to report */
+        e.timeout_ms = 5 + below(&w->rng, 16);
+        if (drop && e.shandle >= 0) {
+            owner_close(e.shandle, OWNER_SERVER);   /* recv sends nothing */
+            e.shandle = -1;
+        }
+        if (drop)
+            e.slen = 0;
+        long r = drop ? sys_ipc_recv(C.server_h, &m, &e) : sys_ipc_reply_wait(C.server_h, &m, &e);
+        w->st->row[drop ? SYS_ipc_recv : SYS_ipc_reply_wait].calls++;
+        struct call c = { .nr = drop ? SYS_ipc_recv : SYS_ipc_reply_wait, .a = { (uint64_t)C.server_h }, .ret = r,
+                          .stub = -1 };
+        count(w, &c);
+        if (r == -ENOMEM)
+            continue;       /* refused before it ran: the reply goes with the next */
+        if (e.shandle >= 0) {
+            long cr = owner_close(e.shandle, OWNER_SERVER);     /* passed back with the reply (or dropped) */
+            EXPECT(w, &c, cr == 0 || cr == -ENOMEM, "the server could not close handle %d: %ld", e.shandle, cr);
+            e.shandle = -1;
+        }
+        C.srv.calls_dropped += drop;
+        drop = false;
+        e.slen = 0;
+        if (r == -ETIMEDOUT) {
+            C.srv.timeouts++;
+            continue;
+        }
+        if (r != 0) {
+            violation(w, &c, "the server's receive: expected 0, -ETIMEDOUT or -ENOMEM");
+            continue;
+        }
+        EXPECT(w, &c, m.pid > 0 && m.len <= IPC_BUF_MAX, "a message from pid %d with %u bytes", m.pid, m.len);
+        EXPECT(w, &c, m.handle == -1 || m.handle == -EMFILE || (m.handle >= 0 && m.handle < IPC_HANDLES),
+               "received handle %d", m.handle);
+        C.srv.messages++;
+        if (m.handle >= 0 && m.handle < IPC_HANDLES) {
+            owner_take(w, &c, m.handle, OWNER_SERVER);
+            e.shandle = m.handle;
+            C.srv.passed_back++;
+        }
+        uint32_t n = m.len < IPC_BUF_MAX ? m.len : IPC_BUF_MAX;
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = in[n - 1 - i];
+        e.slen = n;
+        m = (struct ipc_msg){ .label = ~m.label, .w = { m.w[2], m.w[1], m.w[0] } };
+        drop = one_in(&w->rng, 64);
+    }
+    if (e.shandle >= 0)
+        owner_close(e.shandle, OWNER_SERVER);
+    __atomic_store_n(&C.server_done, 1, __ATOMIC_RELEASE);
+    sys_futex_wake(&C.server_done, 1);
+}
+
+/*
+ * Before the threads start: the pattern each sends, the server's endpoint,
+ * and its deposit with the parent's exchange (through the bootstrap
+ * endpoint), which other processes' threads get it from.
+ */
+static void ipc_setup(void)
+{
+    long h, x, r = -1;
+    for (int i = 0; i <= C.nthreads; i++)
+        for (int j = 0; j < 2 * IPC_BUF_MAX; j++)
+            ipc_pattern[i][j] = (uint8_t)splitmix64(((uint64_t)i << 16) + (uint64_t)j);
+    C.server_h = -1;
+    for (int tries = 0; (h = sys_ipc_endpoint()) == -ENOMEM && tries < 100; tries++)
+        sys_sleep_ms(10);
+    if (h < 0 || h >= IPC_HANDLES) {
+        ktap_diag("fuzz[c%d]: no endpoint for the server: %ld", C.index, h);
+        return;
+    }
+    C.server_h = (int)h;
+    C.owner[h] = OWNER_SERVER;
+    for (int tries = 0; (x = sys_ipc_bootstrap(IPC_BOOTSTRAP_GET, 0)) == -ENOMEM && tries < 100; tries++)
+        sys_sleep_ms(10);
+    if (x < 0 || x >= IPC_HANDLES)
+        return;         /* -ENOENT: the parent runs no exchange */
+    C.exchange = true;
+    C.owner[x] = OWNER_MAIN;
+    struct ipc_msg m = { .label = EXCH_DEPOSIT };
+    struct ipc_ext e = { .shandle = C.server_h, .timeout_ms = 2000 };
+    for (int tries = 0; (r = sys_ipc_call((int)x, &m, &e)) == -ENOMEM && tries < 100; tries++)
+        sys_sleep_ms(10);
+    if (r == 0 && m.handle >= 0 && m.handle < IPC_HANDLES)
+        sys_ipc_close(m.handle);    /* some server's endpoint: the threads get their own */
+    sys_ipc_close((int)x);
+    C.owner[x] = OWNER_FREE;
+    if (r != 0 && !C.brief)
+        ktap_diag("fuzz[c%d]: the exchange did not take the server's endpoint: %ld", C.index, r);
+}
+
+/* Is a thread out for good where nothing can bring it back to make more calls (a sleep, a futex, the console)? */
+static bool out_for_good(const struct worker *w)
+{
+    long nr = w->cur_nr;
+    return w->blocked_for_good && nr != SYS_thread_join && !is_ipc_nr(nr);
+}
+
+/*
+ * At the end, with the other threads gone or blocked where no handle can
+ * come: the kernel's table must be the one the calls said. Each slot is
+ * closed: 0 where a thread held it, -EBADF elsewhere; then a free slot
+ * fails every call with -EBADF; then the table fills at exactly
+ * IPC_HANDLES endpoints (-EMFILE after), and empties again.
+ */
+static void ipc_audit(struct worker *w)
+{
+    int made[IPC_HANDLES + 1], nmade = 0, held = 0;
+    long r;
+    for (int i = 0; i < C.nthreads; i++)
+        if (!C.workers[i].done && !out_for_good(&C.workers[i]))
+            return;
+    if (C.server_h >= 0 && !__atomic_load_n(&C.server_done, __ATOMIC_ACQUIRE))
+        return;
+    for (int h = 0; h < IPC_HANDLES; h++) {
+        int who = C.owner[h];
+        struct call c = { .nr = SYS_ipc_close, .a = { (uint64_t)h }, .stub = -1 };
+        for (int tries = 0; (c.ret = sys_ipc_close(h)) == -ENOMEM && tries < 1000; tries++)
+            sys_yield();
+        if (who != OWNER_FREE)
+            EXPECT(w, &c, c.ret == 0 || c.ret == -ENOMEM, "audit: %s holds handle %d, which did not close",
+                   owner_name(who), h);
+        else
+            EXPECT(w, &c, c.ret == -EBADF || c.ret == -ENOMEM, "audit: nobody holds handle %d, which closed",
+                   h);
+        held += who != OWNER_FREE;
+        C.owner[h] = OWNER_FREE;
+    }
+    static const long ops[] = { SYS_ipc_call, SYS_ipc_send, SYS_ipc_recv, SYS_ipc_reply_wait, SYS_ipc_close };
+    struct ipc_ext quick = { .shandle = -1, .timeout_ms = 1 };
+    for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        struct call c = { .nr = ops[i], .a = { below(&w->rng, IPC_HANDLES), 0, 0, 0, 0, (uintptr_t)&quick }, .stub = -1 };
+        c.ret = syscall6(c.nr, (long)c.a[0], 0, 0, 0, 0, (long)c.a[5]);
+        EXPECT(w, &c, c.ret == -EBADF || c.ret == -ENOMEM, "audit: a handle nobody holds: expected -EBADF");
+    }
+    for (;;) {
+        for (int tries = 0; (r = sys_ipc_endpoint()) == -ENOMEM && tries < 100; tries++)
+            sys_sleep_ms(5);
+        if (r < 0 || nmade > IPC_HANDLES)
+            break;
+        made[nmade++] = (int)r;
+    }
+    struct call c = { .nr = SYS_ipc_endpoint, .ret = r, .stub = -1 };
+    if (r != -ENOMEM)       /* a hog may hold the memory still */
+        EXPECT(w, &c, nmade == IPC_HANDLES && r == -EMFILE, "audit: %d endpoints, then %ld: expected %d, then -EMFILE",
+               nmade, r, IPC_HANDLES);
+    for (int i = 0; i < nmade; i++) {
+        c = (struct call){ .nr = SYS_ipc_close, .a = { (uint64_t)made[i] }, .stub = -1 };
+        for (int tries = 0; (c.ret = sys_ipc_close(made[i])) == -ENOMEM && tries < 1000; tries++)
+            sys_yield();
+        EXPECT(w, &c, c.ret == 0 || c.ret == -ENOMEM, "audit: an endpoint just made did not close");
+    }
+    C.audit = held + 1;
+    C.audit_full = r == -EMFILE ? nmade : -1;
+}
+
 /* ---------------------------------------------------------------- the worker loop */
 
 static long pick_nr(struct worker *w)
@@ -1045,6 +2048,10 @@ static void after_call(struct worker *w, const struct call *c)
 static void fuzz_one(struct worker *w, long now)
 {
     struct call c = { .nr = pick_nr(w) };
+    if (is_ipc_nr(c.nr)) {
+        ipc_fuzz_one(w, &c, now);
+        return;
+    }
     shape(w, &c, now);
     if (c.blocks)
         w->blocked_for_good = true;     /* before the call: it may never come back */
@@ -1057,12 +2064,17 @@ static void fuzz_one(struct worker *w, long now)
     w->cur_nr = c.nr;
     bool timed = c.nr == SYS_sleep_ms || c.nr == SYS_futex_wait;
     c.t0 = timed ? sys_uptime_ms() : 0;
-    c.ret = syscall6(c.nr, (long)c.a[0], (long)c.a[1], (long)c.a[2], (long)c.a[3], (long)c.a[4], (long)c.a[5]);
+    struct regs6 x = { c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5] };
+    c.ret = syscall_io(c.nr, &x);
     c.t1 = timed ? sys_uptime_ms() : 0;
     w->cur_nr = -1;
     w->blocked_for_good = false;
     count(w, &c);
     check(w, &c);
+    if (memcmp(&x, c.a, sizeof(x)))
+        violation(w, &c, "the argument registers came back changed: %#lx %#lx %#lx %#lx %#lx %#lx",
+                  (unsigned long)x.rdi, (unsigned long)x.rsi, (unsigned long)x.rdx, (unsigned long)x.r10,
+                  (unsigned long)x.r8, (unsigned long)x.r9);
     after_call(w, &c);
 }
 
@@ -1214,8 +2226,9 @@ static unsigned long report(void)
     unsigned long calls = 0, ok = 0, errs = 0, in_flight = 0, violations = 0;
 
     snprintf(who, sizeof(who), "fuzz[c%d]", C.index);
+    for (int t = 0; t < C.nthreads + 2; t++)
+        violations += worker_stats[t].violations;      /* the server's and the audit's too */
     for (int t = 0; t < C.nthreads; t++) {
-        violations += worker_stats[t].violations;
         for (int i = 0; i < NROWS; i++) {
             const struct row_stats *s = &worker_stats[t].row[i];
             sum.row[i].calls += s->calls;
@@ -1245,6 +2258,17 @@ static unsigned long report(void)
     }
     if (C.brief && !violations)
         return 0;
+    const struct row_stats *srv = &worker_stats[C.nthreads].row[SYS_ipc_reply_wait];
+    if (C.server_h >= 0)
+        ktap_diag("%s: the server: %u receives, %lu messages (%lu handles passed back), %lu timed out, %lu by a recv "
+                  "that drops the call it holds; %s exchange", who, srv->calls + worker_stats[C.nthreads].row[SYS_ipc_recv].calls,
+                  C.srv.messages, C.srv.passed_back, C.srv.timeouts, C.srv.calls_dropped,
+                  C.exchange ? "deposited with the" : "no");
+    if (C.audit)
+        ktap_diag("%s: audit: the handle table as the calls said (%d handles held at the end), full at %d endpoints",
+                  who, C.audit - 1, C.audit_full);
+    else
+        ktap_diag("%s: audit: not run (a thread was still out where it could take a handle)", who);
     long ms = sys_uptime_ms() - C.start_ms;
     ktap_diag("%s: total %lu calls (%lu/s), %lu ok, %lu errors, %lu still blocked at the end (on purpose: the "
               "process's end must end them), %lu violations", who, calls,
@@ -1281,14 +2305,35 @@ static int child_main(int argc, char **argv)
     C.start_ms = sys_uptime_ms();
     C.deadline_ms = C.start_ms + ms;
     arenas_make();
+    ipc_setup();
 
-    for (int i = 0; i < C.nthreads; i++) {
+    /* The fuzzing threads, then the server's and the main thread's records (index nthreads, nthreads + 1). */
+    int held_cap = 26 / C.nthreads;
+    for (int i = 0; i < C.nthreads + 2; i++) {
         struct worker *w = &C.workers[i];
         w->index = i;
         w->st = &worker_stats[i];
         w->cur_nr = -1;
         w->no_block = C.role == ROLE_WORKER_EXIT && i == 0;
+        w->held_cap = held_cap < 2 ? 2 : held_cap > IPC_HELD_MAX ? IPC_HELD_MAX : held_cap;
+        if (i < C.nthreads)
+            C.published[i] = -1;
         rng_seed(&w->rng, C.seed ^ splitmix64((uint64_t)i + 1));
+    }
+    C.workers[C.nthreads + 1].tid = C.main_tid;
+    if (C.server_h >= 0) {
+        int tid;
+        for (int tries = 0; ((tid = thread_spawn(server_main, &C.workers[C.nthreads])) == -ENOMEM || tid == -EAGAIN) &&
+                            tries < 100; tries++)
+            sys_sleep_ms(10);
+        if (tid < 0) {
+            ktap_diag("fuzz[c%d]: thread_spawn of the server failed: %d", C.index, tid);
+            return 3;
+        }
+        C.workers[C.nthreads].tid = tid;
+    }
+    for (int i = 0; i < C.nthreads; i++) {
+        struct worker *w = &C.workers[i];
         int tid;
         for (int tries = 0; ((tid = thread_spawn(worker_main, w)) == -ENOMEM || tid == -EAGAIN) && tries < 100; tries++)
             sys_sleep_ms(10);
@@ -1322,6 +2367,15 @@ static int child_main(int argc, char **argv)
             violation(w, &c, "still in this call %d ms after the deadline, which bounded it", GRACE_MS);
         }
     }
+    /* The server ends once they are back; then the handle table is audited, if nothing can change it now. */
+    while (C.server_h >= 0 && !__atomic_load_n(&C.server_done, __ATOMIC_ACQUIRE) &&
+           sys_uptime_ms() < C.deadline_ms + 2 * GRACE_MS)
+        sys_futex_wait(&C.server_done, 0, 50);
+    if (C.server_h >= 0 && !__atomic_load_n(&C.server_done, __ATOMIC_ACQUIRE)) {
+        struct call c = { .nr = SYS_ipc_reply_wait, .ret = 0 };
+        violation(&C.workers[C.nthreads], &c, "the server still out %d ms after the deadline", 2 * GRACE_MS);
+    }
+    ipc_audit(&C.workers[C.nthreads + 1]);
     if (!C.brief)
         sys_sleep_ms(300 * (unsigned long)C.index);     /* the children's tables one after another, mostly */
     unsigned long violations = report();
@@ -1459,6 +2513,118 @@ static void watchdog(void *arg)
     }
 }
 
+/*
+ * The exchange: a thread of the parent serving the bootstrap endpoint, where
+ * the children meet. A child's server deposits its endpoint (EXCH_DEPOSIT);
+ * any call gets EXCH_PEER back with one of the kept endpoints passed along,
+ * so the threads of one process call the servers of others, brief ones
+ * included (which the parent kills mid-call). It keeps EXCH_KEEP, closing the
+ * oldest; any other handle sent to it is closed at once. EXCH_FLUSH closes
+ * them all (at the end, before the endpoint count is compared).
+ */
+#define EXCH_KEEP 16
+
+static struct {
+    int ep;                         /* the bootstrap endpoint; -1: no exchange */
+    int kept[EXCH_KEEP], nkept, oldest;
+    int started, stop;
+    unsigned long deposits, handed, messages, errors;
+    long last_error;
+    struct rng rng;
+} X = { .ep = -1 };
+
+static void exchange_main(void *arg)
+{
+    (void)arg;
+    uint8_t in[IPC_BUF_MAX];
+    struct ipc_msg m = { 0 };
+    struct ipc_ext e = { .rbuf = in, .rcap = sizeof(in), .shandle = -1, .timeout_ms = 1 };
+
+    prefault_stack();
+    sys_ipc_recv(X.ep, &m, &e);     /* the kernel makes its IPC state and buffer now, before the free-page count */
+    __atomic_store_n(&X.started, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&X.stop, __ATOMIC_ACQUIRE)) {
+        e.timeout_ms = 50;
+        long r = sys_ipc_reply_wait(X.ep, &m, &e);
+        if (r == -ENOMEM)
+            continue;       /* refused before it ran: the reply goes with the next */
+        e.shandle = -1;
+        if (r == -ETIMEDOUT)
+            continue;
+        if (r != 0) {
+            X.errors++;
+            X.last_error = r;
+            continue;
+        }
+        X.messages++;
+        if (m.label == EXCH_DEPOSIT && m.handle >= 0) {
+            if (X.nkept == EXCH_KEEP) {
+                sys_ipc_close(X.kept[X.oldest]);
+                X.kept[X.oldest] = m.handle;
+                X.oldest = (X.oldest + 1) % EXCH_KEEP;
+            } else {
+                X.kept[X.nkept++] = m.handle;
+            }
+            X.deposits++;
+        } else if (m.handle >= 0) {
+            sys_ipc_close(m.handle);
+        }
+        if (m.label == EXCH_FLUSH) {
+            for (int i = 0; i < X.nkept; i++)
+                sys_ipc_close(X.kept[i]);
+            X.nkept = X.oldest = 0;
+        } else if (X.nkept) {
+            e.shandle = X.kept[below(&X.rng, (uint64_t)X.nkept)];
+            X.handed++;
+        }
+        m = (struct ipc_msg){ .label = EXCH_PEER };
+    }
+}
+
+/* The exchange's endpoint, set as the bootstrap one, and its thread; the tid, or -1 with no exchange. */
+static int exchange_start(uint64_t seed)
+{
+    long ep, set = -1;
+    rng_seed(&X.rng, seed ^ 0xe8c4a9ull);
+    while ((ep = sys_ipc_endpoint()) == -ENOMEM)
+        sys_sleep_ms(1);
+    if (ep >= 0)
+        while ((set = sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep)) == -ENOMEM)
+            sys_sleep_ms(1);
+    if (ep < 0 || set != 0) {
+        ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own only",
+                  ep, set);
+        if (ep >= 0)
+            sys_ipc_close((int)ep);
+        return -1;
+    }
+    X.ep = (int)ep;
+    int tid;
+    while ((tid = thread_spawn(exchange_main, NULL)) == -ENOMEM)
+        ;
+    while (!__atomic_load_n(&X.started, __ATOMIC_ACQUIRE))
+        sys_sleep_ms(1);
+    return tid;
+}
+
+/* The parent's call on its own endpoint: the exchange closes what it keeps. */
+static long exchange_flush(void)
+{
+    struct ipc_msg m = { .label = EXCH_FLUSH };
+    struct ipc_ext e = { .shandle = -1, .timeout_ms = 5000 };
+    long r;
+    while ((r = sys_ipc_call(X.ep, &m, &e)) == -ENOMEM)
+        sys_sleep_ms(1);
+    return r;
+}
+
+static void exchange_stop(int tid)
+{
+    __atomic_store_n(&X.stop, 1, __ATOMIC_RELEASE);
+    thread_join(tid, NULL);
+    sys_ipc_close(X.ep);    /* the bootstrap endpoint is gone with it */
+}
+
 static long user_threads(void)
 {
     struct kstat ks;
@@ -1585,7 +2751,7 @@ static int parent_main(const struct config *cfg)
            cfg->threads, strategies[ks.strategy & 3], ks.cpus);
     printf("fuzz: %s\n", testsys ? "testsys=1: the test_* syscalls are left out (they crash things on purpose)"
                                  : "testsys off: the test_* syscalls are fuzzed too, and must all be -ENOSYS");
-    ktap_begin(&k, "fuzz", 4);
+    ktap_begin(&k, "fuzz", 5);
 
     /* The parent's own memory first, so that only the children's is measured. */
     prefault_stack();
@@ -1595,6 +2761,10 @@ static int parent_main(const struct config *cfg)
         ;
     while (!__atomic_load_n(&watchdog_started, __ATOMIC_ACQUIRE))
         sys_sleep_ms(1);
+    int exchange = exchange_start(cfg->seed);
+    struct kstat ks_ipc;
+    memset(&ks_ipc, 0, sizeof(ks_ipc));
+    sys_kstat(&ks_ipc, sizeof(ks_ipc));
     long before = utest_stable_free_pages(), threads_before = user_threads();
     ktap_diag("fuzz: free pages before the first child: %ld (free + stack caches + growth reserves)", before);
 
@@ -1630,6 +2800,7 @@ static int parent_main(const struct config *cfg)
     /* The fuzzers may have left the console raw or with a foreground: put it back. */
     sys_console_ctl(CONSOLE_RAW, 0);
     sys_console_ctl(CONSOLE_FOREGROUND, 0);
+    long flush = exchange >= 0 ? exchange_flush() : 0;
 
     for (int i = 0; i < cfg->procs; i++) {
         describe(&kids[i], "child");
@@ -1659,6 +2830,24 @@ static int parent_main(const struct config *cfg)
     ktap_diag("fuzz: free pages %ld before, %ld after (%+ld); user threads %ld before, %ld after", before, after,
               after - before, threads_before, threads_after);
     ktap_result(&k, after == before && threads_after == threads_before, "no_leak");
+
+    /* Endpoints: the exchange's own until it stops, then none more than before it started. */
+    struct kstat flushed, stopped;
+    memset(&flushed, 0, sizeof(flushed));
+    memset(&stopped, 0, sizeof(stopped));
+    sys_kstat(&flushed, sizeof(flushed));
+    if (exchange >= 0)
+        exchange_stop(exchange);
+    sys_kstat(&stopped, sizeof(stopped));
+    if (exchange >= 0)
+        ktap_diag("fuzz: the exchange: %lu messages, %lu servers' endpoints deposited, %lu handed out, %lu failed "
+                  "receives (the last %ld); flushed: %ld", X.messages, X.deposits, X.handed, X.errors, X.last_error,
+                  flush);
+    ktap_diag("fuzz: IPC endpoints alive: %u before the exchange, %u with it before the first child, %u after the last "
+              "child (the exchange's kept ones closed), %u once it stopped", ks.ipc_endpoints, ks_ipc.ipc_endpoints,
+              flushed.ipc_endpoints, stopped.ipc_endpoints);
+    ktap_result(&k, flushed.ipc_endpoints == ks_ipc.ipc_endpoints && stopped.ipc_endpoints == ks.ipc_endpoints &&
+                        X.errors == 0 && flush == 0, "no_endpoint_leak");
 
     __atomic_store_n(&watchdog_stop, 1, __ATOMIC_RELEASE);
     sys_futex_wake(&watchdog_stop, 1);

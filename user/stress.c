@@ -6,10 +6,12 @@
  * asleep in the kernel (sleep_ms, futex_wait with time-outs), deep syscalls
  * (test_stack, 1 to 12 KiB; needs testsys=1), child processes spawned and
  * killed while they run and sleep (by this process, by themselves, by their
- * own parent in a tree). Then every thread is joined and every child waited
- * for, and the checks: each kind of work happened and went right, the free
- * pages came back, the stack counters balance, the checker ran. KTAP, one
- * result per check, and a line of figures.
+ * own parent in a tree), IPC (uapi/ipc.h: child processes serving endpoints,
+ * threads here and in other children calling them with buffers, both sides
+ * killed mid-call). Then every thread is joined and every child waited for,
+ * and the checks: each kind of work happened and went right, the free pages
+ * and the endpoints came back, the stack counters balance, the checker ran.
+ * KTAP, one result per check, and a line of figures.
  *
  *   stress [seconds]                  the run (init=stress initarg=<seconds>; default 10)
  *   stress child <role> <ms> <seed>   a child process of the run (roles: see child_main())
@@ -30,7 +32,8 @@
 #define SLEEPERS        3
 #define DEEP_CALLERS    3
 #define MINDERS         3
-#define WORKERS         (CHURNERS + MIGRATORS + SLEEPERS + 1 + DEEP_CALLERS + MINDERS)
+#define IPC_CALLERS     2
+#define WORKERS         (CHURNERS + MIGRATORS + SLEEPERS + 1 + DEEP_CALLERS + MINDERS + 1 + IPC_CALLERS)
 #define KSTACK_PAGES    4
 
 /* Exit statuses the children end with, by role. */
@@ -55,12 +58,13 @@ static struct {
     long sleeps, futex_waits, futex_timeouts, futex_woken, futex_errors;
     long deep_calls, deep_short;
     long spawned, spawn_errors, killed, self_killed, status_wrong;
+    long ipc_calls, ipc_answered, ipc_gone, ipc_timeouts, ipc_wrong, ipc_servers;
 } fig;
 
 #define COUNT(field, n) __atomic_fetch_add(&fig.field, (n), __ATOMIC_RELAXED)
 
 /* Once per kind of failure: what it was. */
-static int said_thread, said_deep, said_status, said_futex;
+static int said_thread, said_deep, said_status, said_futex, said_ipc;
 #define SAY_ONCE(flag, ...)                                          \
     do {                                                             \
         if (!__atomic_exchange_n(&(flag), 1, __ATOMIC_RELAXED))      \
@@ -219,6 +223,186 @@ static void deep_caller(void *arg)
     }
 }
 
+/* ---------------------------------------------------------------- IPC */
+
+/*
+ * The directory: a thread of this process serving the bootstrap endpoint.
+ * An `ipcserve` child deposits its endpoint there; every call gets one of
+ * the kept endpoints passed back, mostly the newest (the likeliest to be
+ * alive; the oldest goes past DIR_KEEP). Servers
+ * answer each call with its echo: label ~label, the words reversed, the
+ * buffer reversed, a passed handle passed back.
+ */
+#define DIR_DEPOSIT     0x4449524445500001ul    /* shandle: a server's endpoint to keep */
+#define DIR_REPLY       0x4449525245500002ul    /* the directory's reply to every call */
+#define DIR_KEEP        8
+
+static struct {
+    int ep;                 /* -1: none */
+    int kept[DIR_KEEP], nkept, oldest;
+} dir = { .ep = -1 };
+
+static void directory(void *arg)
+{
+    unsigned long s = seed_of((long)arg);
+    struct ipc_msg m = { 0 };
+    struct ipc_ext e = { .shandle = -1 };
+    while (!stop) {
+        e.timeout_ms = 20;
+        long r = sys_ipc_reply_wait(dir.ep, &m, &e);
+        if (r == -ENOMEM)
+            continue;       /* refused before it ran: the reply goes with the next */
+        e.shandle = -1;
+        if (r != 0)
+            continue;
+        if (m.label == DIR_DEPOSIT && m.handle >= 0) {
+            if (dir.nkept == DIR_KEEP) {
+                sys_ipc_close(dir.kept[dir.oldest]);
+                dir.kept[dir.oldest] = m.handle;
+                dir.oldest = (dir.oldest + 1) % DIR_KEEP;
+            } else {
+                dir.kept[dir.nkept++] = m.handle;
+            }
+        } else if (m.handle >= 0) {
+            sys_ipc_close(m.handle);
+        }
+        int newest = dir.nkept < DIR_KEEP ? dir.nkept - 1 : (dir.oldest + DIR_KEEP - 1) % DIR_KEEP;
+        if (dir.nkept)
+            e.shandle = dir.kept[rnd(&s) % 4 ? newest : (int)(rnd(&s) % (unsigned long)dir.nkept)];
+        m = (struct ipc_msg){ .label = DIR_REPLY };
+    }
+    for (int i = 0; i < dir.nkept; i++)
+        sys_ipc_close(dir.kept[i]);
+    dir.nkept = dir.oldest = 0;
+}
+
+/* Our endpoint as the bootstrap one, for the directory thread: false without it. */
+static bool directory_open(void)
+{
+    long ep = sys_ipc_endpoint();
+    if (ep < 0)
+        return false;
+    if (sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep) != 0) {
+        sys_ipc_close((int)ep);
+        return false;
+    }
+    dir.ep = (int)ep;
+    return true;
+}
+
+static void directory_close(void)
+{
+    if (dir.ep >= 0)
+        sys_ipc_close(dir.ep);  /* the bootstrap endpoint goes with it */
+    dir.ep = -1;
+}
+
+/* A server's endpoint from the directory (through the bootstrap endpoint, kept in *dir_h), or -1. */
+static int server_lookup(int *dir_h)
+{
+    if (*dir_h < 0) {
+        long h = sys_ipc_bootstrap(IPC_BOOTSTRAP_GET, 0);
+        if (h < 0)
+            return -1;
+        *dir_h = (int)h;
+    }
+    struct ipc_msg m = { .label = DIR_REPLY };
+    struct ipc_ext e = { .shandle = -1, .timeout_ms = 100 };
+    long r = sys_ipc_call(*dir_h, &m, &e);
+    if (r == -EPIPE) {
+        sys_ipc_close(*dir_h);  /* the directory of a run that ended */
+        *dir_h = -1;
+    }
+    return r == 0 && m.handle >= 0 ? m.handle : -1;
+}
+
+/*
+ * Calls servers with buffers of 0 to IPC_BUF_MAX bytes, now and then with a
+ * handle to pass, with no timeout or a short one, and checks every echo. A
+ * server that ends or is killed mid-call gives -EPIPE, and the next one is
+ * looked up. Until `stop` (in a child: until the process ends).
+ */
+static void ipc_caller(void *arg)
+{
+    unsigned long s = seed_of((long)arg);
+    uint8_t out[IPC_BUF_MAX], in[IPC_BUF_MAX];
+    int dir_h = -1, srv = -1;
+    while (!stop) {
+        if (srv < 0 && (srv = server_lookup(&dir_h)) < 0) {
+            sys_sleep_ms(2);
+            continue;
+        }
+        uint32_t n = (uint32_t)(rnd(&s) % (IPC_BUF_MAX + 1));
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = (uint8_t)rnd(&s);
+        struct ipc_msg sent = { .label = rnd(&s), .w = { rnd(&s), rnd(&s), rnd(&s) } }, m = sent;
+        bool pass = rnd(&s) % 8 == 0 && dir_h >= 0;
+        struct ipc_ext e = { .sbuf = out, .slen = n, .rbuf = in, .rcap = sizeof(in), .shandle = pass ? dir_h : -1,
+                             .timeout_ms = rnd(&s) % 4 ? 0 : 1 + rnd(&s) % 20 };
+        long r = sys_ipc_call(srv, &m, &e);
+        COUNT(ipc_calls, 1);
+        bool wrong = false;
+        if (r == 0) {
+            wrong = m.label != ~sent.label || m.w[0] != sent.w[2] || m.w[1] != sent.w[1] || m.w[2] != sent.w[0] ||
+                    m.len != n || (!pass && m.handle != -1);
+            for (uint32_t i = 0; i < n && !wrong; i++)
+                wrong = in[i] != out[n - 1 - i];
+            if (m.handle >= 0)
+                sys_ipc_close(m.handle);    /* a copy of the one we passed */
+            COUNT(ipc_answered, 1);
+        } else if (r == -EPIPE) {
+            COUNT(ipc_gone, 1);
+            sys_ipc_close(srv);
+            srv = -1;
+        } else if (r == -ETIMEDOUT && e.timeout_ms) {
+            COUNT(ipc_timeouts, 1);
+        } else {
+            wrong = r != -ENOMEM;
+        }
+        if (wrong) {
+            COUNT(ipc_wrong, 1);
+            SAY_ONCE(said_ipc, "ipc_call of %u bytes (timeout %lu ms) returned %ld: label %#lx, words %#lx %#lx %#lx, "
+                     "%u bytes, handle %d: not the echo", n, (unsigned long)e.timeout_ms, r, (unsigned long)m.label,
+                     (unsigned long)m.w[0], (unsigned long)m.w[1], (unsigned long)m.w[2], m.len, m.handle);
+        }
+    }
+    if (srv >= 0)
+        sys_ipc_close(srv);
+    if (dir_h >= 0)
+        sys_ipc_close(dir_h);
+}
+
+/* In an `ipcserve` child: the echo on its endpoint, with no timeout or a short one, until the process ends. */
+static int serve_ep;
+
+static void ipc_server(void *arg)
+{
+    unsigned long s = (unsigned long)arg;
+    uint8_t in[IPC_BUF_MAX], out[IPC_BUF_MAX];
+    struct ipc_msg m = { 0 };
+    struct ipc_ext e = { .sbuf = out, .rbuf = in, .rcap = sizeof(in), .shandle = -1 };
+    for (;;) {
+        e.timeout_ms = rnd(&s) % 2 ? 0 : 1 + rnd(&s) % 50;
+        long r = sys_ipc_reply_wait(serve_ep, &m, &e);
+        if (r == -ENOMEM)
+            continue;       /* refused before it ran: the reply goes with the next */
+        if (e.shandle >= 0)
+            sys_ipc_close(e.shandle);       /* passed back with the reply */
+        e.shandle = -1;
+        e.slen = 0;
+        if (r != 0) {
+            m = (struct ipc_msg){ 0 };
+            continue;
+        }
+        uint32_t n = m.len < IPC_BUF_MAX ? m.len : IPC_BUF_MAX;
+        for (uint32_t i = 0; i < n; i++)
+            out[i] = in[n - 1 - i];
+        e.slen = n;
+        e.shandle = m.handle >= 0 ? m.handle : -1;
+        m = (struct ipc_msg){ .label = ~m.label, .w = { m.w[2], m.w[1], m.w[0] } };
+    }
+}
+
 /* ---------------------------------------------------------------- child processes */
 
 static long spawn_child(const char *role, long ms, unsigned long seed)
@@ -259,9 +443,10 @@ static void minder(void *arg)
 {
     unsigned long s = seed_of((long)arg);
     while (!stop) {
-        static const char *const roles[] = { "work", "selfkill", "exit", "tree" };
-        int role = (int)(rnd(&s) % 4), expect = 0;
-        long ms = role == 0 ? 2000 : role == 3 ? 150 : 5 + (long)(rnd(&s) % 30);
+        static const char *const roles[] = { "work", "selfkill", "exit", "tree", "ipcserve", "ipccall" };
+        int role = (int)(rnd(&s) % 6), expect = 0;
+        long ms = role == 0 ? 2000 : role == 3 ? 150 : role == 4 ? 200 + (long)(rnd(&s) % 800)
+                : role == 5 ? 50 + (long)(rnd(&s) % 300) : 5 + (long)(rnd(&s) % 30);
         long pid = spawn_child(roles[role], ms, rnd(&s));
         if (pid < 0) {
             COUNT(spawn_errors, 1);
@@ -285,10 +470,17 @@ static void minder(void *arg)
         case 2:                     /* exit: ends itself with its threads asleep */
             expect = EXITED;
             break;
-        default:                    /* tree: sometimes killed with its grandchildren alive */
+        case 3:                     /* tree: sometimes killed with its grandchildren alive */
             if (rnd(&s) % 2) {
                 sys_sleep_ms(5 + rnd(&s) % 100);
                 expect = kill_child(pid, KILLED_TREE, KILLED_TREE, 0);
+            }
+            break;
+        default:                    /* ipcserve, ipccall: half of them killed mid-call, at any moment of their run */
+            COUNT(ipc_servers, role == 4);
+            if (rnd(&s) % 2) {
+                sys_sleep_ms(rnd(&s) % (unsigned long)ms);
+                expect = kill_child(pid, KILLED_BY_PARENT, KILLED_BY_PARENT, 0);
             }
             break;
         }
@@ -338,6 +530,10 @@ static void child_long_sleeper(void *arg)
  *   exit      two threads asleep in the kernel; after <ms>, sys_exit(5)
  *   tree      for <ms>: spawns a grandchild `work` and kills it (98), or a
  *             `selfkill`, and waits for each; 0 when every status was right
+ *   ipcserve  two threads answering calls on an endpoint it deposits with the
+ *             directory, for <ms> (then 0)
+ *   ipccall   two threads calling servers from the directory, for <ms>
+ *             (then 0, or 1 if an echo was wrong)
  */
 static int child_main(const char *role, long ms, unsigned long s)
 {
@@ -381,6 +577,27 @@ static int child_main(const char *role, long ms, unsigned long s)
         }
         return wrong ? 1 : 0;
     }
+    if (strcmp(role, "ipcserve") == 0) {
+        long ep = sys_ipc_endpoint(), dh = sys_ipc_bootstrap(IPC_BOOTSTRAP_GET, 0);
+        if (ep < 0 || dh < 0)
+            return 0;       /* no memory for it, or the run's directory is closing: nothing to serve */
+        serve_ep = (int)ep;
+        thread_spawn(ipc_server, (void *)rnd(&s));
+        thread_spawn(ipc_server, (void *)rnd(&s));
+        struct ipc_msg m = { .label = DIR_DEPOSIT };
+        struct ipc_ext e = { .shandle = (int)ep, .timeout_ms = 200 };
+        if (sys_ipc_call((int)dh, &m, &e) == 0 && m.handle >= 0)
+            sys_ipc_close(m.handle);
+        sys_ipc_close((int)dh);
+        sys_sleep_ms((unsigned long)ms);
+        return 0;
+    }
+    if (strcmp(role, "ipccall") == 0) {
+        thread_spawn(ipc_caller, (void *)rnd(&s));
+        thread_spawn(ipc_caller, (void *)rnd(&s));
+        sys_sleep_ms((unsigned long)ms);
+        return __atomic_load_n(&fig.ipc_wrong, __ATOMIC_RELAXED) ? 1 : 0;
+    }
     printf("stress: unknown child role '%s'\n", role);
     return 2;
 }
@@ -404,6 +621,12 @@ static void run_load(long ms, bool progress)
         tids[n++] = thread_spawn(deep_caller, (void *)(30 + i));
     for (long i = 0; i < MINDERS; i++)
         tids[n++] = thread_spawn(minder, (void *)(40 + i));
+    if (directory_open())
+        tids[n++] = thread_spawn(directory, (void *)50);
+    else
+        SAY_ONCE(said_ipc, "no directory: ipc_endpoint or IPC_BOOTSTRAP_SET failed");
+    for (long i = 0; i < IPC_CALLERS; i++)
+        tids[n++] = thread_spawn(ipc_caller, (void *)(60 + i));
     for (int i = 0; i < n; i++)
         if (tids[i] < 0) {
             COUNT(thread_errors, 1);
@@ -429,6 +652,7 @@ static void run_load(long ms, bool progress)
             COUNT(thread_errors, 1);
             SAY_ONCE(said_thread, "a worker's thread_join(%d) failed", tids[i]);
         }
+    directory_close();
 }
 
 /* Touch the stack the run uses, so that its own demand faults do not look like a leak. */
@@ -466,7 +690,7 @@ static int run(long seconds)
     struct ktap t;
     struct kstat k0 = kstat_now();
     const char *strategy = k0.strategy < 4 ? strategy_names[k0.strategy] : "?";
-    ktap_begin(&t, "stress", 8);
+    ktap_begin(&t, "stress", 9);
     ktap_diag("%ld s under kstack=%s on %u cpus; the invariant checker has run %lu rounds so far", seconds, strategy,
               k0.cpus, (unsigned long)k0.check_rounds);
     prefault_stack();
@@ -502,6 +726,10 @@ static int run(long seconds)
     ktap_result(&t, fig.deep_calls > 0 && fig.deep_short == 0, "deep_calls_reached_their_depth");
     ktap_result(&t, fig.spawned > 0 && fig.killed > 0 && fig.self_killed > 0 && fig.spawn_errors == 0 &&
                         fig.status_wrong == 0, "processes_spawned_and_killed");
+    if (k2.ipc_endpoints != k1.ipc_endpoints)
+        ktap_diag("IPC endpoints alive: %u before the run, %u after", k1.ipc_endpoints, k2.ipc_endpoints);
+    ktap_result(&t, fig.ipc_servers > 0 && fig.ipc_answered > 0 && fig.ipc_wrong == 0 &&
+                        k2.ipc_endpoints == k1.ipc_endpoints, "ipc_calls_answered");
     if (after != before || threads != base_threads)
         ktap_diag("free pages (with the stack caches and reserves) %ld before, %ld after; user threads %u, then %u",
                   before, after, base_threads, threads);
@@ -516,10 +744,13 @@ static int run(long seconds)
     ktap_result(&t, k2.check_rounds > k1.check_rounds, "invariant_checker_ran");
     ktap_diag("stress: kstack=%s, %u cpus, %ld s: %ld threads created, %ld processes spawned, %ld killed (%ld by "
               "themselves), %ld deep calls, %ld kernel sleeps (%ld futex waits, %ld timed out), %ld yields, %ld "
-              "migrations seen, %lu in all; %lu check rounds in the run (%lu since boot); free pages %ld before, "
-              "%ld after", strategy, k2.cpus, seconds, fig.threads, fig.spawned, fig.killed + fig.self_killed,
+              "migrations seen, %lu in all; %ld IPC calls to %ld serving processes (%ld answered, %ld -EPIPE: the "
+              "server gone, or killed mid-call; %ld timed out), %lu handoffs; %lu check rounds in the run (%lu since boot); free pages "
+              "%ld before, %ld after", strategy, k2.cpus, seconds, fig.threads, fig.spawned, fig.killed + fig.self_killed,
               fig.self_killed, fig.deep_calls, fig.sleeps + fig.futex_waits, fig.futex_waits, fig.futex_timeouts,
-              fig.yields, fig.migrations_seen, (unsigned long)(k2.migrations - k1.migrations),
+              fig.yields, fig.migrations_seen, (unsigned long)(k2.migrations - k1.migrations), fig.ipc_calls,
+              fig.ipc_servers, fig.ipc_answered, fig.ipc_gone, fig.ipc_timeouts,
+              (unsigned long)(k2.ipc_handoffs - k1.ipc_handoffs),
               (unsigned long)(k2.check_rounds - k1.check_rounds), (unsigned long)k2.check_rounds, before, after);
     return ktap_end(&t);
 }
