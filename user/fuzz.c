@@ -1363,7 +1363,8 @@ static void classify_shandle(struct worker *w, struct ipc_plan *p)
 static bool always_writable(const struct worker *w, uintptr_t p, size_t len)
 {
     uintptr_t a = C.rw[w->index], s = (uintptr_t)w->scratch;
-    return (in(p, a, RW_PAGES * PAGE) && len <= a + RW_PAGES * PAGE - p) || (in(p, s, SCRATCH) && len <= s + SCRATCH - p);
+    return (in(p, a, RW_PAGES * PAGE) && len <= a + RW_PAGES * PAGE - p) ||
+           (in(p, s, SCRATCH) && len <= s + SCRATCH - p);
 }
 
 /* A struct ipc_ext in the thread's arena, mostly sane: buffers, a handle to pass, a short timeout. */
@@ -1564,7 +1565,8 @@ static const char *eset_str(const struct eset *s, char *buf, size_t n)
     buf[0] = '\0';
     for (int e = 1; e < 128 && used < n; e++)
         if (eset_has(s, e))
-            used += (size_t)snprintf(buf + used, n - used, "%s-%s", used ? " or " : "", errno_name(e) ? errno_name(e) : "?");
+            used += (size_t)snprintf(buf + used, n - used, "%s-%s", used ? " or " : "",
+                                     errno_name(e) ? errno_name(e) : "?");
     return buf;
 }
 
@@ -1968,7 +1970,8 @@ static void ipc_audit(struct worker *w)
     static const long ops[] = { SYS_ipc_call, SYS_ipc_send, SYS_ipc_recv, SYS_ipc_reply_wait, SYS_ipc_close };
     struct ipc_ext quick = { .shandle = -1, .timeout_ms = 1 };
     for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        struct call c = { .nr = ops[i], .a = { below(&w->rng, IPC_HANDLES), 0, 0, 0, 0, (uintptr_t)&quick }, .stub = -1 };
+        struct call c = { .nr = ops[i], .a = { below(&w->rng, IPC_HANDLES), 0, 0, 0, 0, (uintptr_t)&quick },
+                          .stub = -1 };
         c.ret = syscall6(c.nr, (long)c.a[0], 0, 0, 0, 0, (long)c.a[5]);
         EXPECT(w, &c, c.ret == -EBADF || c.ret == -ENOMEM, "audit: a handle nobody holds: expected -EBADF");
     }
@@ -2258,12 +2261,12 @@ static unsigned long report(void)
     }
     if (C.brief && !violations)
         return 0;
-    const struct row_stats *srv = &worker_stats[C.nthreads].row[SYS_ipc_reply_wait];
+    const struct stats *srv = &worker_stats[C.nthreads];
     if (C.server_h >= 0)
         ktap_diag("%s: the server: %u receives, %lu messages (%lu handles passed back), %lu timed out, %lu by a recv "
-                  "that drops the call it holds; %s exchange", who, srv->calls + worker_stats[C.nthreads].row[SYS_ipc_recv].calls,
-                  C.srv.messages, C.srv.passed_back, C.srv.timeouts, C.srv.calls_dropped,
-                  C.exchange ? "deposited with the" : "no");
+                  "that drops the call it holds; %s exchange", who,
+                  srv->row[SYS_ipc_reply_wait].calls + srv->row[SYS_ipc_recv].calls, C.srv.messages, C.srv.passed_back,
+                  C.srv.timeouts, C.srv.calls_dropped, C.exchange ? "deposited with the" : "no");
     if (C.audit)
         ktap_diag("%s: audit: the handle table as the calls said (%d handles held at the end), full at %d endpoints",
                   who, C.audit - 1, C.audit_full);
@@ -2592,8 +2595,8 @@ static int exchange_start(uint64_t seed)
         while ((set = sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep)) == -ENOMEM)
             sys_sleep_ms(1);
     if (ep < 0 || set != 0) {
-        ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own only",
-                  ep, set);
+        ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own "
+                  "only", ep, set);
         if (ep >= 0)
             sys_ipc_close((int)ep);
         return -1;
