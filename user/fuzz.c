@@ -2305,7 +2305,8 @@ static int child_main(int argc, char **argv)
     C.ncpus = sys_kstat(&ks, sizeof(ks)) == sizeof(ks) ? (int)ks.cpus : 1;
     C.pid = (int)sys_getpid();
     C.main_tid = (int)sys_gettid();
-    C.start_ms = sys_uptime_ms();
+    while ((C.start_ms = sys_uptime_ms()) < 0)
+        ;       /* refused for want of a stack page while a hog holds the memory: no time yet */
     C.deadline_ms = C.start_ms + ms;
     arenas_make();
     ipc_setup();
@@ -2353,7 +2354,7 @@ static int child_main(int argc, char **argv)
     if (C.hog)
         hog();
     for (long now; (now = sys_uptime_ms()) < C.deadline_ms;)
-        sys_sleep_ms((unsigned long)(C.deadline_ms - now));
+        sys_sleep_ms(now < 0 ? 10 : (unsigned long)(C.deadline_ms - now));    /* (< 0: refused, no time) */
     /* Every worker back, or blocked for good on purpose; a bounded call still out after the grace is a finding. */
     for (;;) {
         int back = 0;
@@ -2648,7 +2649,10 @@ static long spawn_kid(struct kid *k, long ms, long threads, int flags)
     long pid;
     for (int tries = 0; ((pid = sys_spawn(PROGRAM, argv)) == -ENOMEM || pid == -EAGAIN) && tries < 100; tries++)
         sys_sleep_ms(10);
-    k->deadline_ms = sys_uptime_ms() + ms;
+    long now;
+    while ((now = sys_uptime_ms()) < 0)
+        ;       /* refused for want of a stack page: no time yet */
+    k->deadline_ms = now + ms;
     k->reaped = pid < 0;
     k->status = pid < 0 ? (int)pid : 0;
     __atomic_store_n(&k->pid, pid < 0 ? 0 : (int)pid, __ATOMIC_RELEASE);
