@@ -1363,7 +1363,8 @@ static void classify_shandle(struct worker *w, struct ipc_plan *p)
 static bool always_writable(const struct worker *w, uintptr_t p, size_t len)
 {
     uintptr_t a = C.rw[w->index], s = (uintptr_t)w->scratch;
-    return (in(p, a, RW_PAGES * PAGE) && len <= a + RW_PAGES * PAGE - p) || (in(p, s, SCRATCH) && len <= s + SCRATCH - p);
+    return (in(p, a, RW_PAGES * PAGE) && len <= a + RW_PAGES * PAGE - p) ||
+           (in(p, s, SCRATCH) && len <= s + SCRATCH - p);
 }
 
 /* A struct ipc_ext in the thread's arena, mostly sane: buffers, a handle to pass, a short timeout. */
@@ -1564,7 +1565,8 @@ static const char *eset_str(const struct eset *s, char *buf, size_t n)
     buf[0] = '\0';
     for (int e = 1; e < 128 && used < n; e++)
         if (eset_has(s, e))
-            used += (size_t)snprintf(buf + used, n - used, "%s-%s", used ? " or " : "", errno_name(e) ? errno_name(e) : "?");
+            used += (size_t)snprintf(buf + used, n - used, "%s-%s", used ? " or " : "",
+                                     errno_name(e) ? errno_name(e) : "?");
     return buf;
 }
 
@@ -1968,7 +1970,8 @@ static void ipc_audit(struct worker *w)
     static const long ops[] = { SYS_ipc_call, SYS_ipc_send, SYS_ipc_recv, SYS_ipc_reply_wait, SYS_ipc_close };
     struct ipc_ext quick = { .shandle = -1, .timeout_ms = 1 };
     for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        struct call c = { .nr = ops[i], .a = { below(&w->rng, IPC_HANDLES), 0, 0, 0, 0, (uintptr_t)&quick }, .stub = -1 };
+        struct call c = { .nr = ops[i], .a = { below(&w->rng, IPC_HANDLES), 0, 0, 0, 0, (uintptr_t)&quick },
+                          .stub = -1 };
         c.ret = syscall6(c.nr, (long)c.a[0], 0, 0, 0, 0, (long)c.a[5]);
         EXPECT(w, &c, c.ret == -EBADF || c.ret == -ENOMEM, "audit: a handle nobody holds: expected -EBADF");
     }
@@ -2258,12 +2261,12 @@ static unsigned long report(void)
     }
     if (C.brief && !violations)
         return 0;
-    const struct row_stats *srv = &worker_stats[C.nthreads].row[SYS_ipc_reply_wait];
+    const struct stats *srv = &worker_stats[C.nthreads];
     if (C.server_h >= 0)
         ktap_diag("%s: the server: %u receives, %lu messages (%lu handles passed back), %lu timed out, %lu by a recv "
-                  "that drops the call it holds; %s exchange", who, srv->calls + worker_stats[C.nthreads].row[SYS_ipc_recv].calls,
-                  C.srv.messages, C.srv.passed_back, C.srv.timeouts, C.srv.calls_dropped,
-                  C.exchange ? "deposited with the" : "no");
+                  "that drops the call it holds; %s exchange", who,
+                  srv->row[SYS_ipc_reply_wait].calls + srv->row[SYS_ipc_recv].calls, C.srv.messages, C.srv.passed_back,
+                  C.srv.timeouts, C.srv.calls_dropped, C.exchange ? "deposited with the" : "no");
     if (C.audit)
         ktap_diag("%s: audit: the handle table as the calls said (%d handles held at the end), full at %d endpoints",
                   who, C.audit - 1, C.audit_full);
@@ -2302,7 +2305,8 @@ static int child_main(int argc, char **argv)
     C.ncpus = sys_kstat(&ks, sizeof(ks)) == sizeof(ks) ? (int)ks.cpus : 1;
     C.pid = (int)sys_getpid();
     C.main_tid = (int)sys_gettid();
-    C.start_ms = sys_uptime_ms();
+    while ((C.start_ms = sys_uptime_ms()) < 0)
+        ;       /* refused for want of a stack page while a hog holds the memory: no time yet */
     C.deadline_ms = C.start_ms + ms;
     arenas_make();
     ipc_setup();
@@ -2350,7 +2354,7 @@ static int child_main(int argc, char **argv)
     if (C.hog)
         hog();
     for (long now; (now = sys_uptime_ms()) < C.deadline_ms;)
-        sys_sleep_ms((unsigned long)(C.deadline_ms - now));
+        sys_sleep_ms(now < 0 ? 10 : (unsigned long)(C.deadline_ms - now));    /* (< 0: refused, no time) */
     /* Every worker back, or blocked for good on purpose; a bounded call still out after the grace is a finding. */
     for (;;) {
         int back = 0;
@@ -2592,8 +2596,8 @@ static int exchange_start(uint64_t seed)
         while ((set = sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep)) == -ENOMEM)
             sys_sleep_ms(1);
     if (ep < 0 || set != 0) {
-        ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own only",
-                  ep, set);
+        ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own "
+                  "only", ep, set);
         if (ep >= 0)
             sys_ipc_close((int)ep);
         return -1;
@@ -2645,7 +2649,10 @@ static long spawn_kid(struct kid *k, long ms, long threads, int flags)
     long pid;
     for (int tries = 0; ((pid = sys_spawn(PROGRAM, argv)) == -ENOMEM || pid == -EAGAIN) && tries < 100; tries++)
         sys_sleep_ms(10);
-    k->deadline_ms = sys_uptime_ms() + ms;
+    long now;
+    while ((now = sys_uptime_ms()) < 0)
+        ;       /* refused for want of a stack page: no time yet */
+    k->deadline_ms = now + ms;
     k->reaped = pid < 0;
     k->status = pid < 0 ? (int)pid : 0;
     __atomic_store_n(&k->pid, pid < 0 ? 0 : (int)pid, __ATOMIC_RELEASE);

@@ -745,8 +745,9 @@ static int run(long seconds)
     ktap_diag("stress: kstack=%s, %u cpus, %ld s: %ld threads created, %ld processes spawned, %ld killed (%ld by "
               "themselves), %ld deep calls, %ld kernel sleeps (%ld futex waits, %ld timed out), %ld yields, %ld "
               "migrations seen, %lu in all; %ld IPC calls to %ld serving processes (%ld answered, %ld -EPIPE: the "
-              "server gone, or killed mid-call; %ld timed out), %lu handoffs; %lu check rounds in the run (%lu since boot); free pages "
-              "%ld before, %ld after", strategy, k2.cpus, seconds, fig.threads, fig.spawned, fig.killed + fig.self_killed,
+              "server gone, or killed mid-call; %ld timed out), %lu handoffs; %lu check rounds in the run (%lu since "
+              "boot); free pages %ld before, %ld after", strategy, k2.cpus, seconds, fig.threads, fig.spawned,
+              fig.killed + fig.self_killed,
               fig.self_killed, fig.deep_calls, fig.sleeps + fig.futex_waits, fig.futex_waits, fig.futex_timeouts,
               fig.yields, fig.migrations_seen, (unsigned long)(k2.migrations - k1.migrations), fig.ipc_calls,
               fig.ipc_servers, fig.ipc_answered, fig.ipc_gone, fig.ipc_timeouts,
