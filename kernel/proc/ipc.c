@@ -378,7 +378,9 @@ static long sender_wait_locked(struct thread *t, struct thread_ipc *st, uint64_t
         if (st->state == IPC_SENDING) {
             struct ipc_endpoint *ep = st->ep;
             struct thread *r = ep->receivers.head;
-            if (r && !ep->dead) {
+            if (ep->dead || dying || late)
+                return ep->dead ? -EPIPE : dying ? -EINTR : -ETIMEDOUT;     /* before a receiver takes it */
+            if (r) {
                 sched_wait_unlink_locked(r);
                 msg_move_locked(t, r);
                 if (st->call && ipc_handoff_enabled && r->state == THREAD_BLOCKED)
@@ -387,8 +389,6 @@ static long sender_wait_locked(struct thread *t, struct thread_ipc *st, uint64_t
                     sched_wake_locked(r);       /* or it is on its way to block and sees the message */
                 continue;
             }
-            if (ep->dead || dying || late)
-                return ep->dead ? -EPIPE : dying ? -EINTR : -ETIMEDOUT;
             sched_block_locked(&ep->senders, deadline);
             wq_remove_locked(t);            /* woken for nothing, or to end: off the queue until it looks again */
         } else {

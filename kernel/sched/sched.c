@@ -119,9 +119,20 @@ static void sleep_cancel(struct thread *t)
     }
 }
 
+/* t runs (or ends) by another way than the handoff that names it: that handoff is over. */
+static void handoff_unlink(struct thread *t)
+{
+    if (__builtin_expect(t->handoff_from != NULL, 0)) {
+        KASSERT(t->handoff_from->handoff_to == t);
+        t->handoff_from->handoff_to = NULL;
+        t->handoff_from = NULL;
+    }
+}
+
 void sched_wake_locked(struct thread *t)
 {
     KASSERT(spin_held_by_me(&sched_lock));
+    handoff_unlink(t);              /* a waker came first */
     sleep_cancel(t);                /* a wake ends a timed wait, also one armed and not asleep yet (restart.c) */
     if (t->state != THREAD_BLOCKED)
         return;
@@ -182,10 +193,10 @@ static struct thread *pick_next(struct cpu *c)
 static struct thread *handoff_take(struct cpu *c, struct thread *prev)
 {
     struct thread *h = prev->handoff_to;
-    prev->handoff_to = NULL;
-    if (h->state != THREAD_BLOCKED || h->waiting_on)
-        return NULL;                    /* a waker came first (and it may wait for something else now) */
-    KASSERT(!h->on_cpu);
+    KASSERT(h->handoff_from == prev);
+    prev->handoff_to = h->handoff_from = NULL;
+    /* Any wake of h ended the handoff (handoff_unlink()): h is still blocked for it, on no queue. */
+    KASSERT(h->state == THREAD_BLOCKED && !h->waiting_on && !h->on_cpu);
     sleep_cancel(h);
     if (!c->need_resched && kstack_switch_in_ready(h)) {
         kstack_stats[c->id].handoffs++;
@@ -199,9 +210,12 @@ void sched_handoff_locked(struct thread *t)
 {
     KASSERT(spin_held_by_me(&sched_lock));
     struct thread *me = current();
-    KASSERT(t != me && !t->waiting_on);
+    KASSERT(t != me && !t->waiting_on && t->state == THREAD_BLOCKED);
     sched_handoff_drop_locked(me);
+    if (t->handoff_from)
+        sched_handoff_drop_locked(t->handoff_from);  /* named twice: the first namer wakes it through the queues */
     me->handoff_to = t;
+    t->handoff_from = me;
 }
 
 void sched_handoff_drop_locked(struct thread *me)
@@ -209,9 +223,9 @@ void sched_handoff_drop_locked(struct thread *me)
     struct thread *h = me->handoff_to;
     if (!h)
         return;
-    me->handoff_to = NULL;
-    if (h->state == THREAD_BLOCKED && !h->waiting_on)
-        sched_wake_locked(h);   /* else a waker came first: it runs, or waits for something else now */
+    KASSERT(h->handoff_from == me);
+    sched_wake_locked(h);       /* unlinks the pair; h is still blocked for the handoff */
+    KASSERT(!me->handoff_to);
 }
 
 void schedule_locked(void)

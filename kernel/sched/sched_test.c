@@ -98,11 +98,10 @@ KTEST(sched, threads_run_on_several_cpus_and_migrate)
 }
 
 /*
- * A handoff whose thread a waker took first, and which then blocked again on
- * a wait queue (the race: a reply names its caller, the caller's deadline
- * wakes it, it runs and waits on something else before the replier
- * schedules). Neither the handoff nor its drop may touch it: it stays on its
- * queue, blocked, until its own waker comes.
+ * A handoff whose thread a waker takes first (the race: a reply names its
+ * caller, the caller's deadline wakes it, it runs and waits on something
+ * else, or ends, before the replier schedules). The wake ends the handoff:
+ * the replier's next schedule and its drop leave the thread alone.
  */
 static struct wait_queue handoff_wq = WAIT_QUEUE_INIT("handoff_test");
 static volatile int handoff_phase;
@@ -112,42 +111,49 @@ static void handoff_target(void *arg)
     (void)arg;
     uint64_t f = spin_lock(&sched_lock);
     handoff_phase = 1;
-    while (handoff_phase != 2)
+    while (handoff_phase == 1)
+        sched_block_locked(NULL, 0);    /* as a caller waits for its reply: on no queue */
+    handoff_phase = 3;
+    while (handoff_phase != 4)
         sched_block_locked(&handoff_wq, 0);
     spin_unlock(&sched_lock, f);
 }
 
-static bool blocked_on(struct thread *h, struct wait_queue *wq)
+static bool target_blocked(struct thread *h, struct wait_queue *wq)
 {
     uint64_t f = spin_lock(&sched_lock);
-    bool on = h->state == THREAD_BLOCKED && h->waiting_on == wq;
+    bool on = h->state == THREAD_BLOCKED && h->waiting_on == wq && (wq || handoff_phase == 1);
     spin_unlock(&sched_lock, f);
     return on;
 }
 
-KTEST(sched, stale_handoff_leaves_a_queued_thread_alone)
+KTEST(sched, a_wake_ends_the_handoff_that_names_the_thread)
 {
     handoff_phase = 0;
     struct thread *h = thread_create("handoff-target", handoff_target, NULL);
     KREQUIRE(t, h);
-    for (int i = 0; i < 2000 && !blocked_on(h, &handoff_wq); i++)
+    for (int i = 0; i < 2000 && !target_blocked(h, NULL); i++)
         sched_sleep_ms(1);
-    KREQUIRE(t, blocked_on(h, &handoff_wq));
+    KREQUIRE(t, target_blocked(h, NULL));
 
     uint64_t f = spin_lock(&sched_lock);
-    current()->handoff_to = h;          /* what the replier still names */
-    schedule_locked();                  /* a yield: the handoff must not run h */
-    spin_unlock(&sched_lock, f);
-    KEXPECT(t, blocked_on(h, &handoff_wq));
-
-    f = spin_lock(&sched_lock);
-    current()->handoff_to = h;
-    sched_handoff_drop_locked(current());   /* the replier did not block: the drop must not wake h */
-    KEXPECT(t, current()->handoff_to == NULL);
-    spin_unlock(&sched_lock, f);
-    KEXPECT(t, blocked_on(h, &handoff_wq));
-
+    sched_handoff_locked(h);            /* a reply names it */
+    KEXPECT(t, current()->handoff_to == h && h->handoff_from == current());
     handoff_phase = 2;
+    sched_wake_locked(h);               /* its deadline comes first */
+    KEXPECT(t, current()->handoff_to == NULL && h->handoff_from == NULL);
+    spin_unlock(&sched_lock, f);
+
+    for (int i = 0; i < 2000 && !target_blocked(h, &handoff_wq); i++)
+        sched_sleep_ms(1);              /* it runs, and waits on a queue now */
+    KREQUIRE(t, target_blocked(h, &handoff_wq));
+    sched_yield();                      /* the replier schedules: nothing runs h */
+    f = spin_lock(&sched_lock);
+    sched_handoff_drop_locked(current());   /* and its drop wakes nothing */
+    spin_unlock(&sched_lock, f);
+    KEXPECT(t, target_blocked(h, &handoff_wq));
+
+    handoff_phase = 4;
     wq_wake_all(&handoff_wq);
     thread_join(h);
 }

@@ -75,6 +75,7 @@ struct thread {
     } restart;
     struct thread_ipc *ipc;         /* its IPC state (proc/ipc.c), made at its first IPC call */
     struct thread *handoff_to;      /* run this blocked thread next, here (sched_handoff_locked()) */
+    struct thread *handoff_from;    /* the thread whose handoff_to names this one: any wake of it ends that */
 };
 
 /* A new kernel thread, runnable at once; NULL when out of memory. */
