@@ -1150,13 +1150,24 @@ static void owner_closed(int h, int who, bool closed)
                                 __ATOMIC_ACQUIRE);
 }
 
-/* Close `who`'s handle h for good (a refusal for want of a stack page is tried again a while). */
-static long owner_close(int h, int who)
+/*
+ * ipc_close, tried again a while as long as it is refused for want of a
+ * stack page (docs/DESIGN.md section 12: a hog may hold the memory); a
+ * handle whose close was refused is still held, and says so.
+ */
+static long close_retrying(int h)
 {
     long r;
-    owner_closing(h);
     for (int tries = 0; (r = sys_ipc_close(h)) == -ENOMEM && tries < 1000; tries++)
         sys_yield();
+    return r;
+}
+
+/* Close `who`'s handle h for good; the table says who holds it if the kernel kept refusing. */
+static long owner_close(int h, int who)
+{
+    owner_closing(h);
+    long r = close_retrying(h);
     owner_closed(h, who, r == 0);
     return r;
 }
@@ -1922,10 +1933,11 @@ static void ipc_setup(void)
     struct ipc_ext e = { .shandle = C.server_h, .timeout_ms = 2000 };
     for (int tries = 0; (r = sys_ipc_call((int)x, &m, &e)) == -ENOMEM && tries < 100; tries++)
         sys_sleep_ms(10);
-    if (r == 0 && m.handle >= 0 && m.handle < IPC_HANDLES)
-        sys_ipc_close(m.handle);    /* some server's endpoint: the threads get their own */
-    sys_ipc_close((int)x);
-    C.owner[x] = OWNER_FREE;
+    if (r == 0 && m.handle >= 0 && m.handle < IPC_HANDLES) {
+        C.owner[m.handle] = OWNER_MAIN;
+        owner_close(m.handle, OWNER_MAIN);     /* some server's endpoint: the threads get their own */
+    }
+    owner_close((int)x, OWNER_MAIN);
     if (r != 0 && !C.brief)
         ktap_diag("fuzz[c%d]: the exchange did not take the server's endpoint: %ld", C.index, r);
 }
@@ -2537,6 +2549,13 @@ static struct {
     struct rng rng;
 } X = { .ep = -1 };
 
+/* A handle of the exchange's: closed whatever it takes (a hog's refusals end with the hog). */
+static void exchange_close(int h)
+{
+    while (sys_ipc_close(h) == -ENOMEM)
+        sys_yield();
+}
+
 static void exchange_main(void *arg)
 {
     (void)arg;
@@ -2563,7 +2582,7 @@ static void exchange_main(void *arg)
         X.messages++;
         if (m.label == EXCH_DEPOSIT && m.handle >= 0) {
             if (X.nkept == EXCH_KEEP) {
-                sys_ipc_close(X.kept[X.oldest]);
+                exchange_close(X.kept[X.oldest]);
                 X.kept[X.oldest] = m.handle;
                 X.oldest = (X.oldest + 1) % EXCH_KEEP;
             } else {
@@ -2571,11 +2590,11 @@ static void exchange_main(void *arg)
             }
             X.deposits++;
         } else if (m.handle >= 0) {
-            sys_ipc_close(m.handle);
+            exchange_close(m.handle);
         }
         if (m.label == EXCH_FLUSH) {
             for (int i = 0; i < X.nkept; i++)
-                sys_ipc_close(X.kept[i]);
+                exchange_close(X.kept[i]);
             X.nkept = X.oldest = 0;
         } else if (X.nkept) {
             e.shandle = X.kept[below(&X.rng, (uint64_t)X.nkept)];
@@ -2599,7 +2618,7 @@ static int exchange_start(uint64_t seed)
         ktap_diag("fuzz: no exchange (ipc_endpoint %ld, IPC_BOOTSTRAP_SET %ld): the children's servers serve their own "
                   "only", ep, set);
         if (ep >= 0)
-            sys_ipc_close((int)ep);
+            exchange_close((int)ep);
         return -1;
     }
     X.ep = (int)ep;
@@ -2626,7 +2645,7 @@ static void exchange_stop(int tid)
 {
     __atomic_store_n(&X.stop, 1, __ATOMIC_RELEASE);
     thread_join(tid, NULL);
-    sys_ipc_close(X.ep);    /* the bootstrap endpoint is gone with it */
+    exchange_close(X.ep);   /* the bootstrap endpoint is gone with it */
 }
 
 static long user_threads(void)

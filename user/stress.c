@@ -242,6 +242,13 @@ static struct {
     int kept[DIR_KEEP], nkept, oldest;
 } dir = { .ep = -1 };
 
+/* ipc_close, again while it is refused for want of a stack page: the endpoints must come back. */
+static void close_handle(int h)
+{
+    while (sys_ipc_close(h) == -ENOMEM)
+        sys_sleep_ms(1);
+}
+
 static void directory(void *arg)
 {
     unsigned long s = seed_of((long)arg);
@@ -257,14 +264,14 @@ static void directory(void *arg)
             continue;
         if (m.label == DIR_DEPOSIT && m.handle >= 0) {
             if (dir.nkept == DIR_KEEP) {
-                sys_ipc_close(dir.kept[dir.oldest]);
+                close_handle(dir.kept[dir.oldest]);
                 dir.kept[dir.oldest] = m.handle;
                 dir.oldest = (dir.oldest + 1) % DIR_KEEP;
             } else {
                 dir.kept[dir.nkept++] = m.handle;
             }
         } else if (m.handle >= 0) {
-            sys_ipc_close(m.handle);
+            close_handle(m.handle);
         }
         int newest = dir.nkept < DIR_KEEP ? dir.nkept - 1 : (dir.oldest + DIR_KEEP - 1) % DIR_KEEP;
         if (dir.nkept)
@@ -272,7 +279,7 @@ static void directory(void *arg)
         m = (struct ipc_msg){ .label = DIR_REPLY };
     }
     for (int i = 0; i < dir.nkept; i++)
-        sys_ipc_close(dir.kept[i]);
+        close_handle(dir.kept[i]);
     dir.nkept = dir.oldest = 0;
 }
 
@@ -283,7 +290,7 @@ static bool directory_open(void)
     if (ep < 0)
         return false;
     if (sys_ipc_bootstrap(IPC_BOOTSTRAP_SET, (int)ep) != 0) {
-        sys_ipc_close((int)ep);
+        close_handle((int)ep);
         return false;
     }
     dir.ep = (int)ep;
@@ -293,7 +300,7 @@ static bool directory_open(void)
 static void directory_close(void)
 {
     if (dir.ep >= 0)
-        sys_ipc_close(dir.ep);  /* the bootstrap endpoint goes with it */
+        close_handle(dir.ep);   /* the bootstrap endpoint goes with it */
     dir.ep = -1;
 }
 
@@ -310,7 +317,7 @@ static int server_lookup(int *dir_h)
     struct ipc_ext e = { .shandle = -1, .timeout_ms = 100 };
     long r = sys_ipc_call(*dir_h, &m, &e);
     if (r == -EPIPE) {
-        sys_ipc_close(*dir_h);  /* the directory of a run that ended */
+        close_handle(*dir_h);   /* the directory of a run that ended */
         *dir_h = -1;
     }
     return r == 0 && m.handle >= 0 ? m.handle : -1;
@@ -348,11 +355,11 @@ static void ipc_caller(void *arg)
             for (uint32_t i = 0; i < n && !wrong; i++)
                 wrong = in[i] != out[n - 1 - i];
             if (m.handle >= 0)
-                sys_ipc_close(m.handle);    /* a copy of the one we passed */
+                close_handle(m.handle);     /* a copy of the one we passed */
             COUNT(ipc_answered, 1);
         } else if (r == -EPIPE) {
             COUNT(ipc_gone, 1);
-            sys_ipc_close(srv);
+            close_handle(srv);
             srv = -1;
         } else if (r == -ETIMEDOUT && e.timeout_ms) {
             COUNT(ipc_timeouts, 1);
@@ -367,9 +374,9 @@ static void ipc_caller(void *arg)
         }
     }
     if (srv >= 0)
-        sys_ipc_close(srv);
+        close_handle(srv);
     if (dir_h >= 0)
-        sys_ipc_close(dir_h);
+        close_handle(dir_h);
 }
 
 /* In an `ipcserve` child: the echo on its endpoint, with no timeout or a short one, until the process ends. */
@@ -387,7 +394,7 @@ static void ipc_server(void *arg)
         if (r == -ENOMEM)
             continue;       /* refused before it ran: the reply goes with the next */
         if (e.shandle >= 0)
-            sys_ipc_close(e.shandle);       /* passed back with the reply */
+            close_handle(e.shandle);        /* passed back with the reply */
         e.shandle = -1;
         e.slen = 0;
         if (r != 0) {
@@ -587,8 +594,8 @@ static int child_main(const char *role, long ms, unsigned long s)
         struct ipc_msg m = { .label = DIR_DEPOSIT };
         struct ipc_ext e = { .shandle = (int)ep, .timeout_ms = 200 };
         if (sys_ipc_call((int)dh, &m, &e) == 0 && m.handle >= 0)
-            sys_ipc_close(m.handle);
-        sys_ipc_close((int)dh);
+            close_handle(m.handle);
+        close_handle((int)dh);
         sys_sleep_ms((unsigned long)ms);
         return 0;
     }
