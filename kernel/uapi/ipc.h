@@ -24,14 +24,17 @@
  * a timeout. The kernel only reads it. On success (rax 0) a received message
  * (recv, reply_wait) or reply (call) comes back in registers:
  *   rdi = the sender's pid, rsi = label, rdx, r10, r8 = w0, w1, w2,
- *   r9  = IPC_INFO(handle, len): the handle received (-1: none) and the
- *         length of the buffer sent (at most rcap bytes of it were copied).
+ *   r9  = IPC_INFO(handle, len): the handle received (-1: none; -EMFILE:
+ *         one came but our table was full) and the length of the buffer
+ *         sent (at most rcap bytes of it were copied).
  * A receiver that takes a message sent by ipc_call owns the reply: its next
  * ipc_reply_wait answers it. If the receiver ends first, the caller gets
  * -EPIPE; if the caller ends (or times out) first, the reply is dropped.
  *
  * Errors: -EBADF (no such handle), -EPERM (receive on a send-only handle),
- * -EFAULT (a bad ext or buffer), -EMSGSIZE (slen > IPC_BUF_MAX), -EPIPE (the
+ * -EFAULT (a bad ext or buffer), -EMSGSIZE (slen > IPC_BUF_MAX), -EINVAL
+ * (ext's reserved is not 0; recv given bytes or a handle to send; an
+ * unknown ipc_bootstrap op), -EPIPE (the
  * endpoint or the server is gone), -ETIMEDOUT, -ENOMEM, -EINTR (the process
  * is ending), -EMFILE (the handle table is full).
  */
@@ -49,7 +52,7 @@ struct ipc_ext {
     uint64_t slen;              /* <= IPC_BUF_MAX */
     void *rbuf;                 /* where a received buffer goes */
     uint64_t rcap;              /* its size; a longer buffer is cut (r9's length says how long it was) */
-    int32_t shandle;            /* a handle of ours to pass with the message (a send-only copy); -1: none */
+    int32_t shandle;            /* a handle of ours to pass with the message (a send-only copy); negative: none */
     uint32_t reserved;          /* 0 */
     uint64_t timeout_ms;        /* 0: wait for ever; else -ETIMEDOUT after it (an absolute deadline, kept across restarts) */
 };
