@@ -50,7 +50,7 @@ void trap_bad_iret(struct pt_regs *regs)
 /* testsys=1: corrupt this syscall's own return frame so that it must leave through a faulting iretq. */
 long sys_test_bad_frame(uint64_t kind)
 {
-    struct pt_regs *regs = (struct pt_regs *)(current()->kstack_top - sizeof(struct pt_regs));
+    struct pt_regs *regs = thread_user_regs(current());
     KASSERT(regs->vector == PTREGS_VECTOR_SYSCALL);
     switch (kind) {
     case TEST_BAD_FRAME_SS:

@@ -103,7 +103,7 @@ void user_thread_first_entry(void)
     /* From switch_to() with sched_lock held, like a return from schedule_locked(). */
     sched_finish_switch();
     spin_unlock(&sched_lock, 0);        /* IRQs stay off until iretq */
-    struct pt_regs *regs = (struct pt_regs *)(current()->kstack_top - sizeof(struct pt_regs));
+    struct pt_regs *regs = thread_user_regs(current());
     exit_to_user_mode(regs);
     isr_return_to(regs);
 }

@@ -5,6 +5,7 @@
  */
 #pragma once
 #include "arch/x86_64/ptregs.h"
+#include "sched/thread.h"
 
 /*
  * First thing after the entry stub for any entry from user mode. Returns 0,
@@ -14,6 +15,11 @@
 int enter_from_user_mode(struct pt_regs *regs);
 /* IRQs off, with the stack as enter_from_user_mode() left it: refill or drain this CPU's stack page cache. */
 void entry_balance_stack_cache(void);
+/* A user thread's saved user registers: the frame at the top of its kernel stack. */
+static inline struct pt_regs *thread_user_regs(const struct thread *t)
+{
+    return (struct pt_regs *)(t->kstack_top - sizeof(struct pt_regs));
+}
 /* Last thing before the return to user mode: pending work (reschedule, the process's end), in a loop. */
 void exit_to_user_mode(struct pt_regs *regs);
 

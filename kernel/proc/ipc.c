@@ -26,6 +26,7 @@
  */
 #include "proc/ipc.h"
 #include "cmdline.h"
+#include "entry.h"
 #include "mm/kmalloc.h"
 #include "mm/uaccess.h"
 #include "panic.h"
@@ -247,11 +248,6 @@ static void msg_to_regs_locked(struct thread *t, struct thread_ipc *st, struct p
 
 /* ---------------------------------------------------------------- per-thread state */
 
-static struct pt_regs *user_regs(struct thread *t)
-{
-    return (struct pt_regs *)(t->kstack_top - sizeof(struct pt_regs));
-}
-
 static struct thread_ipc *ipc_state(struct thread *t)
 {
     if (!t->ipc)
@@ -317,10 +313,14 @@ void ipc_process_exit(struct process *p)
 
 /* ---------------------------------------------------------------- the send half */
 
-/* Read ext (0: none) and the message's buffer into st; rbuf, rcap for what comes back. */
-static long msg_load(struct thread_ipc *st, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t uext,
+/* Read ext (0: none) and the message's buffer into t's IPC state (made here at its first call); rbuf, rcap for
+ * what comes back. */
+static long msg_load(struct thread *t, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t uext,
                      struct ipc_ext *e)
 {
+    struct thread_ipc *st = ipc_state(t);
+    if (!st)
+        return -ENOMEM;
     *e = (struct ipc_ext){ .shandle = -1 };
     if (uext && copy_from_user(e, (const void *)uext, sizeof(*e)))
         return -EFAULT;
@@ -408,13 +408,11 @@ static long send_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1, ui
 {
     struct thread *t = current();
     struct process *p = t->proc;
-    struct thread_ipc *st = ipc_state(t);
-    if (!st)
-        return -ENOMEM;
     struct ipc_ext e;
-    long err = msg_load(st, label, w0, w1, w2, uext, &e);
+    long err = msg_load(t, label, w0, w1, w2, uext, &e);
     if (err)
         return err;
+    struct thread_ipc *st = t->ipc;
     uint64_t deadline = deadline_of(&e);
 
     uint64_t f = spin_lock(&sched_lock);
@@ -434,7 +432,7 @@ static long send_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1, ui
         msg_drop_locked(st);        /* a message no receiver took keeps its passed handle: dropped */
         st->state = IPC_IDLE;
     } else if (!st->got) {
-        msg_to_regs_locked(t, st, user_regs(t));    /* the reply is here (st), as a received message is */
+        msg_to_regs_locked(t, st, thread_user_regs(t));    /* the reply is here (st), as a received message is */
         reply = false;
     }
     spin_unlock(&sched_lock, f);
@@ -449,7 +447,7 @@ static long send_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1, ui
         msg_drop_locked(st);
         st->state = IPC_IDLE;
     } else {
-        msg_to_regs_locked(t, st, user_regs(t));
+        msg_to_regs_locked(t, st, thread_user_regs(t));
     }
     spin_unlock(&sched_lock, f);
     return err;
@@ -538,7 +536,7 @@ static long receive(struct thread *t, struct thread_ipc *st, uint64_t deadline, 
         if (err && err != -ERESTART_BLOCK)
             receive_abandon_locked(t, st);
         else if (!err)
-            msg_to_regs_locked(t, st, user_regs(t));    /* no buffer: nothing to copy out */
+            msg_to_regs_locked(t, st, thread_user_regs(t));    /* no buffer: nothing to copy out */
         spin_unlock(&sched_lock, f);
         return err;
     }
@@ -553,7 +551,7 @@ static long receive(struct thread *t, struct thread_ipc *st, uint64_t deadline, 
             st->caller = NULL;
         }
     } else {
-        msg_to_regs_locked(t, st, user_regs(t));
+        msg_to_regs_locked(t, st, thread_user_regs(t));
     }
     spin_unlock(&sched_lock, f);
     return err;
@@ -572,15 +570,13 @@ static long receive_common(uint64_t h, uint64_t label, uint64_t w0, uint64_t w1,
 {
     struct thread *t = current();
     struct process *p = t->proc;
-    struct thread_ipc *st = ipc_state(t);
-    if (!st)
-        return -ENOMEM;
     struct ipc_ext e;
-    long err = msg_load(st, label, w0, w1, w2, uext, &e);
+    long err = msg_load(t, label, w0, w1, w2, uext, &e);
     if (!err && !reply && (e.slen || e.shandle >= 0))
         err = -EINVAL;                  /* recv sends nothing */
     if (err)
         return err;
+    struct thread_ipc *st = t->ipc;
     uint64_t deadline = deadline_of(&e);
 
     uint64_t f = spin_lock(&sched_lock);

@@ -146,7 +146,7 @@ static int uthread_prepare(struct process *p, uintptr_t entry, uintptr_t rsp, ui
     t->detached = true;     /* freed when it ends; user space's thread_join uses struct uthread */
 
     /* The frame of the thread's first iretq, where every later entry from user mode puts its own. */
-    struct pt_regs *regs = (struct pt_regs *)(t->kstack_top - sizeof(struct pt_regs));
+    struct pt_regs *regs = thread_user_regs(t);
     memset(regs, 0, sizeof(*regs));
     regs->rip = entry;
     regs->cs = SEL_UCODE;
